@@ -3,7 +3,8 @@
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_IMAGE_REPO=${LAB_IMAGE_REPO:-tickstock-lab/bookworm-systemd}
 LAB_IMAGE="$LAB_IMAGE_REPO:latest"
-LAB_VENV=${LAB_VENV:-/opt/tickstock-redis-ha/venv-$( (cat "$LAB_ROOT/requirements.txt" "$LAB_ROOT/consumer/pyproject.toml" 2>/dev/null || true) | sha256sum | cut -c1-12)}
+# One venv per checkout and pin set: the consumer is installed editable from this checkout.
+LAB_VENV=${LAB_VENV:-/opt/tickstock-redis-ha/venv-$( (echo "$LAB_ROOT"; cat "$LAB_ROOT/requirements.txt" "$LAB_ROOT/consumer/pyproject.toml" 2>/dev/null || true) | sha256sum | cut -c1-12)}
 export LAB_ROOT LAB_IMAGE_REPO LAB_IMAGE LAB_VENV
 
 log() { printf '\033[1m[lab %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
