@@ -1,0 +1,3 @@
+from tickstockpl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""The side effects of a processed batch, committed before anything is acked.
+
+Order matters for at-least-once without duplicate pattern events:
+
+1. one pipeline: SET NX each pattern key (claims its pattern_id), BITFIELD
+   the seen-bitmap of each publisher (drills prove no loss with it), XADD
+   dead letters; and XACK when the batch found no pattern;
+2. WAIT for replicas (TICKSTOCKPL_WAIT_REPLICAS) if new patterns were claimed,
+   so the claims survive a failover;
+3. PUBLISH the newly claimed patterns, then XACK.
+
+If the master dies before 2, the claims may be lost and the redelivered
+ticks claim and publish them once. If it dies between 2 and 3 the claims
+survive and the event is not re-sent: we prefer a missed event to a second
+one. A Lua "SET NX then PUBLISH" would publish before the claim is
+replicated, so a failover could replay it; hence the WAIT in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+import redis
+
+from tickstockpl.metrics import Metrics
+from tickstockpl.patterns import PatternEvent
+from tickstockpl.settings import PATTERN_CHANNEL, PATTERN_KEY_PREFIX, SEEN_KEY_PREFIX, Settings
+
+log = logging.getLogger(__name__)
+_encoder = msgspec.json.Encoder()
+
+# KEYS[1] stream, KEYS[2..] seen-bitmaps; ARGV[1] group, ARGV[2] ids to ack
+# (space separated), ARGV[3..] "a-b,c-d" seq ranges, one per bitmap.
+_MARK_AND_ACK = """
+for i = 2, #KEYS do
+  for a, b in string.gmatch(ARGV[i + 1], '(%d+)-(%d+)') do
+    for q = tonumber(a), tonumber(b) do redis.call('SETBIT', KEYS[i], q, 1) end
+  end
+end
+local ids = {}
+for id in string.gmatch(ARGV[2], '%S+') do
+  ids[#ids + 1] = id
+  if #ids == 4000 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)); ids = {} end
+end
+if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
+return 0
+"""
+
+
+def _ranges(seqs: list[int]) -> bytes:
+    """[1,2,3,7,9,10] -> b"1-3,7-7,9-10" (seqs usually arrive in runs)."""
+    out: list[str] = []
+    ordered = sorted(set(seqs))
+    start = prev = ordered[0]
+    for q in ordered[1:]:
+        if q != prev + 1:
+            out.append(f"{start}-{prev}")
+            start = q
+        prev = q
+    out.append(f"{start}-{prev}")
+    return ",".join(out).encode()
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one batch of messages produced."""
+
+    seen: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    patterns: list[PatternEvent] = field(default_factory=list)
+    # (reason, detail, raw payload, stream entry id or b"")
+    dead: list[tuple[str, str, bytes, bytes]] = field(default_factory=list)
+    ack_ids: list[bytes] = field(default_factory=list)
+    tick_times: list[float] = field(default_factory=list)
+    valid: int = 0
+
+
+class Effects:
+    def __init__(
+        self, client: redis.Redis, settings: Settings, metrics: Metrics, seen_prefix: str = SEEN_KEY_PREFIX
+    ) -> None:
+        self.client = client
+        self.seen_prefix = seen_prefix
+        self.settings = settings
+        self.metrics = metrics
+
+    def commit(self, batch: Batch) -> list[PatternEvent]:
+        """Apply the batch's side effects, then ack it. Returns events published."""
+        s = self.settings
+        pipe = self.client.pipeline(transaction=False)
+        for event in batch.patterns:
+            pipe.set(PATTERN_KEY_PREFIX + event.pattern_id, b"1", nx=True, ex=s.pattern_ttl)
+        now_ms = int(time.time() * 1000)
+        for reason, detail, raw, entry_id in batch.dead:
+            pipe.xadd(
+                s.dead_letter_stream,
+                {
+                    "reason": reason,
+                    "detail": detail[:500],
+                    "payload": raw,
+                    "entry_id": entry_id,
+                    "consumer": s.consumer_id,
+                    "at_ms": now_ms,
+                },
+                maxlen=s.dead_letter_maxlen,
+                approximate=True,
+            )
+        ack_later = bool(batch.patterns)
+        self._mark_and_ack(pipe, batch.seen, [] if ack_later else batch.ack_ids)
+        results = pipe.execute()
+
+        claimed = [e for e, ok in zip(batch.patterns, results, strict=False) if ok]
+        self.metrics.pattern_repeats.inc(len(batch.patterns) - len(claimed))
+        if claimed and s.wait_replicas > 0:
+            acked = self.client.wait(s.wait_replicas, s.wait_timeout_ms)
+            if acked < s.wait_replicas:
+                log.warning(
+                    "pattern claims not confirmed by replicas; publishing anyway",
+                    extra={"ctx": {"wanted": s.wait_replicas, "got": acked}},
+                )
+        if ack_later:
+            pipe = self.client.pipeline(transaction=False)
+            for event in claimed:
+                pipe.publish(PATTERN_CHANNEL, _encoder.encode(event))
+            self._mark_and_ack(pipe, {}, batch.ack_ids)
+            pipe.execute()
+        for event in claimed:
+            self.metrics.patterns.labels(event.pattern_type).inc()
+        for reason, _detail, _raw, _id in batch.dead:
+            self.metrics.bad_ticks.labels(reason).inc()
+        return claimed
+
+    def _mark_and_ack(
+        self, pipe: redis.client.Pipeline, seen: Mapping[str, list[int]], ack_ids: list[bytes]
+    ) -> None:
+        """Queue one script call: set seen bits (as seq ranges) and XACK ids.
+
+        One call with a handful of arguments instead of BITFIELD and XACK
+        with thousands: packing arguments costs more than the server work.
+        """
+        if not seen and not ack_ids:
+            return
+        s = self.settings
+        keys = [s.stream, *(self.seen_prefix + p for p in seen)]
+        ranges = [_ranges(seqs) for seqs in seen.values()]
+        # EVAL, not EVALSHA: a freshly promoted master has an empty script
+        # cache, and the server caches the compiled body by its hash anyway.
+        pipe.eval(_MARK_AND_ACK, len(keys), *keys, s.group, b" ".join(ack_ids), *ranges)

@@ -1,0 +1,91 @@
+"""Where a tick gets validated: the Tick type, its decoder and its identity.
+
+Validation is declarative (msgspec constraints), not hand checks. `decode`
+raises only TickError, whatever the bytes.
+
+Accepted `source` values: the spec lists polygon, synthetic and tickstock_pl,
+but its own example message uses "massive", so all four are accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+Ticker = Annotated[str, Meta(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")]
+# Upper bounds keep out 1e999 (inf) and absurd values; JSON has no NaN.
+Price = Annotated[float, Meta(ge=0, le=1e9)]
+Volume = Annotated[int, Meta(ge=0, le=2**53)]
+# Unix seconds. The upper bound rejects milliseconds sent by mistake (1.7e12).
+Timestamp = Annotated[float, Meta(gt=0, lt=1e11)]
+Source = Literal["polygon", "synthetic", "tickstock_pl", "massive"]
+MarketStatus = Literal["REGULAR", "PRE", "AFTER", "CLOSED"]
+# Publisher ids end up in key names, so keep them tame.
+PublisherId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+# seq is a bit offset in the seen-bitmap: Redis allows offsets below 2**32.
+Seq = Annotated[int, Meta(ge=0, lt=2**32)]
+
+
+class TickError(Exception):
+    """A message that is not a valid tick. `reason` is short and stable."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class Tick(msgspec.Struct, gc=False):
+    """The spec's tick_data message. Unknown extra fields are ignored."""
+
+    event_type: Literal["tick_data"]
+    ticker: Ticker
+    price: Price
+    volume: Volume
+    timestamp: Timestamp
+    source: Source
+    market_status: MarketStatus
+    # Extras set by our publisher so consumers can dedupe and find gaps.
+    publisher: PublisherId | None = None
+    seq: Seq | None = None
+
+    def __post_init__(self) -> None:
+        if (self.publisher is None) != (self.seq is None):
+            raise ValueError("publisher and seq must be given together")
+
+
+_decoder = msgspec.json.Decoder(Tick)
+_encoder = msgspec.json.Encoder()
+
+
+def decode(raw: bytes | str) -> Tick:
+    """Decode and validate one message; raise TickError on any problem."""
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise TickError("invalid_tick", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise TickError("invalid_json", str(exc)) from None
+    except (RecursionError, MemoryError, UnicodeError, TypeError) as exc:
+        raise TickError("invalid_json", type(exc).__name__) from None
+
+
+def encode(tick: Tick) -> bytes:
+    return _encoder.encode(tick)
+
+
+def tick_identity(tick: Tick, entry_id: bytes | None, raw: bytes) -> str:
+    """A name for this tick that survives redelivery and republishing.
+
+    (publisher, seq) when present, so a tick re-sent after a failover (new
+    stream id) is still recognised; else the stream entry id; else a hash of
+    the raw message (pub/sub from a feed without sequence numbers).
+    """
+    if tick.publisher is not None:
+        return f"{tick.publisher}:{tick.seq}"
+    if entry_id is not None:
+        return f"entry:{entry_id.decode()}"
+    return "raw:" + hashlib.blake2b(raw, digest_size=12).hexdigest()

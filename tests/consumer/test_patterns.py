@@ -1,0 +1,43 @@
+"""Detectors and pattern ids (pure logic; the Redis side is in test_stream)."""
+
+from __future__ import annotations
+
+from tickstockpl.patterns import PriceMovement, VolumeSpike, make_event, pattern_id
+from tickstockpl.ticks import Tick
+
+
+def tick(price: float, volume: int = 100, ticker: str = "AAPL", seq: int = 0) -> Tick:
+    return Tick("tick_data", ticker, price, volume, 1.7e9, "synthetic", "REGULAR", "p", seq)
+
+
+def test_price_movement_threshold_per_ticker() -> None:
+    d = PriceMovement(1.0)
+    assert d.observe(tick(100.0)) is None  # no previous price
+    assert d.observe(tick(100.5)) is None  # 0.5 %
+    up = d.observe(tick(102.0))
+    assert up is not None and up.direction == "up" and 0.5 <= up.confidence <= 0.99
+    assert d.observe(tick(50.0, ticker="MSFT")) is None  # other ticker has its own history
+    down = d.observe(tick(100.0))
+    assert down is not None and down.direction == "down"
+
+
+def test_volume_spike_vs_rolling_mean() -> None:
+    d = VolumeSpike(3.0, 10)
+    assert all(d.observe(tick(1, 100)) is None for _ in range(10))
+    assert d.observe(tick(1, 250)) is None
+    spike = d.observe(tick(1, 400))
+    assert spike is not None and spike.pattern_type == "volume_spike"
+    assert d.observe(tick(1, 400, ticker="MSFT")) is None  # no history yet for MSFT
+
+
+def test_pattern_id_is_deterministic_and_distinct() -> None:
+    assert pattern_id("price_movement", "p:1") == pattern_id("price_movement", "p:1")
+    assert pattern_id("price_movement", "p:1") != pattern_id("volume_spike", "p:1")
+    assert pattern_id("price_movement", "p:1") != pattern_id("price_movement", "p:2")
+    d = PriceMovement(1.0)
+    d.observe(tick(100.0))
+    finding = d.observe(tick(110.0, seq=1))
+    assert finding is not None
+    event = make_event(tick(110.0, seq=1), "p:1", finding, 1.0)
+    assert event.event_type == "pattern_detected" and event.source == "tickstock_pl"
+    assert event.pattern_id == pattern_id("price_movement", "p:1")

@@ -1,0 +1,67 @@
+"""Settings from the environment: defaults, parsing, and errors that name the variable."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from servers import TICKSTOCKPL, subprocess_env
+from tickstockpl.settings import Settings, SettingsError
+
+
+def test_defaults_follow_the_spec() -> None:
+    s = Settings.from_env({})
+    assert (s.redis_host, s.redis_port, s.redis_db) == ("localhost", 6379, 0)
+    assert s.sentinel_master == "tickstock-redis" and not s.uses_sentinel
+    assert (s.stream, s.group, s.mode) == ("tickstock-stream", "tickstockpl-group", "stream")
+    assert s.wait_replicas == 0 and s.consumer_id
+
+
+def test_sentinel_list_and_options() -> None:
+    s = Settings.from_env({
+        "REDIS_SENTINELS": "10.0.0.1:26379, sentinel-b:26380,",
+        "TICKSTOCKPL_TICKERS": "AAPL,BRK.B",
+        "TICKSTOCKPL_MODE": "pubsub",
+        "REDIS_TLS": "no",
+        "TICKSTOCKPL_DETECTORS": "volume_spike",
+    })
+    assert s.sentinels == (("10.0.0.1", 26379), ("sentinel-b", 26380))
+    assert s.uses_sentinel and s.wait_replicas == 1
+    assert s.tickers == ("AAPL", "BRK.B") and s.mode == "pubsub" and s.detectors == ("volume_spike",)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"REDIS_PORT": "abc"}, "REDIS_PORT"),
+        ({"REDIS_PORT": "70000"}, "REDIS_PORT"),
+        ({"REDIS_DB": "-1"}, "REDIS_DB"),
+        ({"REDIS_SENTINELS": "hostonly"}, "REDIS_SENTINELS"),
+        ({"REDIS_SENTINELS": "h:port"}, "REDIS_SENTINELS"),
+        ({"REDIS_TLS": "maybe"}, "REDIS_TLS"),
+        ({"REDIS_TLS_CA_FILE": "/nonexistent/ca.pem", "REDIS_TLS": "1"}, "REDIS_TLS_CA_FILE"),
+        ({"REDIS_SOCKET_TIMEOUT": "nan"}, "REDIS_SOCKET_TIMEOUT"),
+        ({"REDIS_SOCKET_TIMEOUT": "0.5"}, "REDIS_SOCKET_TIMEOUT"),  # below the 1 s block
+        ({"TICKSTOCKPL_BATCH_SIZE": "0"}, "TICKSTOCKPL_BATCH_SIZE"),
+        ({"TICKSTOCKPL_PROCESS_TIMEOUT": "-3"}, "TICKSTOCKPL_PROCESS_TIMEOUT"),
+        ({"TICKSTOCKPL_MODE": "queue"}, "TICKSTOCKPL_MODE"),
+        ({"TICKSTOCKPL_TICKERS": "aapl"}, "TICKSTOCKPL_TICKERS"),
+        ({"TICKSTOCKPL_DETECTORS": "magic"}, "TICKSTOCKPL_DETECTORS"),
+        ({"TICKSTOCKPL_CONSUMER_ID": "has space"}, "TICKSTOCKPL_CONSUMER_ID"),
+        ({"TICKSTOCKPL_LOG_LEVEL": "loud"}, "TICKSTOCKPL_LOG_LEVEL"),
+    ],
+)
+def test_invalid_value_names_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env(env)
+    assert err.value.variable == variable
+    assert str(err.value).startswith(variable)
+
+
+def test_cli_exits_2_naming_the_variable() -> None:
+    proc = subprocess.run(
+        [*TICKSTOCKPL, "consume"], env=subprocess_env({"TICKSTOCKPL_BATCH_SIZE": "lots"}),
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert proc.returncode == 2
+    assert "TICKSTOCKPL_BATCH_SIZE" in proc.stderr and "Traceback" not in proc.stderr

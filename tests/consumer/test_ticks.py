@@ -1,0 +1,147 @@
+"""Every validation rule of the tick decoder, plus fuzzing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tickstockpl.ticks import Tick, TickError, decode, encode, tick_identity
+
+GOOD: dict[str, Any] = {
+    "event_type": "tick_data",
+    "ticker": "AAPL",
+    "price": 150.25,
+    "volume": 1000,
+    "timestamp": 1693123456.789,
+    "source": "massive",
+    "market_status": "REGULAR",
+}
+
+
+def with_(**changes: Any) -> bytes:
+    d = dict(GOOD)
+    for k, v in changes.items():
+        if v is ...:
+            d.pop(k)
+        else:
+            d[k] = v
+    return json.dumps(d).encode()
+
+
+def test_spec_example_decodes() -> None:
+    tick = decode(json.dumps(GOOD).encode())
+    assert (tick.ticker, tick.price, tick.volume, tick.source) == ("AAPL", 150.25, 1000, "massive")
+    assert decode(encode(tick)) == tick
+
+
+@pytest.mark.parametrize("source", ["polygon", "synthetic", "tickstock_pl", "massive"])
+def test_sources_accepted(source: str) -> None:
+    assert decode(with_(source=source)).source == source
+
+
+@pytest.mark.parametrize("status", ["REGULAR", "PRE", "AFTER", "CLOSED"])
+def test_market_status_accepted(status: str) -> None:
+    assert decode(with_(market_status=status)).market_status == status
+
+
+def test_extra_fields_allowed_and_int_price() -> None:
+    tick = decode(with_(price=150, exchange="XNAS", publisher="p-1", seq=7))
+    assert tick.price == 150.0 and tick.publisher == "p-1" and tick.seq == 7
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        ({"event_type": "pattern_detected"}, "event_type"),
+        ({"event_type": ...}, "event_type"),
+        ({"ticker": "aapl"}, "ticker"),
+        ({"ticker": ""}, "ticker"),
+        ({"ticker": "TOOLONGTICKERNAME1"}, "ticker"),
+        ({"ticker": 42}, "ticker"),
+        ({"price": -0.01}, "price"),
+        ({"price": "150.25"}, "price"),
+        ({"price": 2e9}, "price"),
+        ({"price": None}, "price"),
+        ({"volume": -1}, "volume"),
+        ({"volume": 10.5}, "volume"),
+        ({"volume": True}, "volume"),
+        ({"volume": "100"}, "volume"),
+        ({"timestamp": "2023-08-27T10:00:00"}, "timestamp"),
+        ({"timestamp": 1693123456789}, "timestamp"),  # milliseconds, not seconds
+        ({"timestamp": 0}, "timestamp"),
+        ({"source": "bloomberg"}, "source"),
+        ({"market_status": "regular"}, "market_status"),
+        ({"market_status": "OPEN"}, "market_status"),
+        ({"publisher": "p1"}, "together"),
+        ({"seq": 5}, "together"),
+        ({"publisher": "p1", "seq": -1}, "seq"),
+        ({"publisher": "p1", "seq": 2**32}, "seq"),
+        ({"publisher": "has space", "seq": 1}, "publisher"),
+    ],
+)
+def test_invalid_field_rejected(changes: dict[str, Any], where: str) -> None:
+    with pytest.raises(TickError) as err:
+        decode(with_(**changes))
+    assert err.value.reason == "invalid_tick"
+    assert where in err.value.detail
+
+
+@pytest.mark.parametrize("raw", [b"", b"not json", b"[1,2]", b"{", b"\xff\xfe", b"null", b'"tick"'])
+def test_not_a_tick_object(raw: bytes) -> None:
+    with pytest.raises(TickError):
+        decode(raw)
+
+
+def test_overflowing_price_rejected() -> None:
+    # json.dumps would write Infinity; a feed can still send 1e999 literally.
+    with pytest.raises(TickError) as err:
+        decode(with_(price=1.5).replace(b"1.5", b"1e999"))
+    assert "price" in err.value.detail
+
+
+def test_deep_nesting_is_a_tick_error() -> None:
+    with pytest.raises(TickError):
+        decode(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_identity_prefers_publisher_seq() -> None:
+    raw = with_(publisher="p1", seq=9)
+    tick = decode(raw)
+    assert tick_identity(tick, b"1-1", raw) == tick_identity(tick, b"2-2", raw) == "p1:9"
+    plain = decode(with_())
+    assert tick_identity(plain, b"1-1", b"x") == "entry:1-1"
+    assert tick_identity(plain, None, b"x") == tick_identity(plain, None, b"x") != tick_identity(
+        plain, None, b"y"
+    )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_bytes_only_tick_error(raw: bytes) -> None:
+    with contextlib.suppress(TickError):
+        assert isinstance(decode(raw), Tick)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from([*list(GOOD), "publisher", "seq", "x"]), json_values))
+def test_fuzz_fields_only_tick_error(fields: dict[str, Any]) -> None:
+    merged = {**GOOD, **fields}
+    raw = json.dumps(merged).encode()
+    try:
+        tick = decode(raw)
+    except TickError:
+        return
+    # Whatever got through obeys the rules.
+    assert tick.ticker == tick.ticker.upper() and tick.price >= 0 and tick.volume >= 0
+    assert 0 < tick.timestamp < 1e11
