@@ -1,0 +1,89 @@
+"""Fixtures for the Redis/Sentinel infrastructure tests (Molecule verifier).
+
+Molecule runs pytest with ``--hosts=all --connection=ansible``; per-host tests
+get the ``host`` fixture. Cluster-wide checks use ``cluster``: a handle on every
+Redis server of the same inventory, keyed by inventory name.
+"""
+
+import os
+import time
+
+import pytest
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
+
+
+class Node:
+    """One Redis server / Sentinel host, queried through redis-cli on the host."""
+
+    def __init__(self, name, host):
+        self.name = name
+        self.host = host
+        self.vars = host.ansible.get_variables()
+        self.redis_password = self.vars["redis_server_password"]
+        self.sentinel_password = self.vars["redis_sentinel_password"]
+        self.master_name = self.vars.get("redis_sentinel_master_name", "tickstock-redis")
+
+    @property
+    def address(self):
+        return self.host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"][
+            "ansible_default_ipv4"
+        ]["address"]
+
+    def redis(self, *args, password=True, port=6379):
+        """Run redis-cli; the password travels in the environment, never argv."""
+        secret = self.redis_password if port == 6379 else self.sentinel_password
+        env = f"REDISCLI_AUTH={secret} " if password else ""
+        quoted = " ".join(f"'{a}'" for a in args)
+        cmd = self.host.run(f"{env}redis-cli -h 127.0.0.1 -p {port} --raw {quoted}")
+        assert cmd.rc == 0, cmd.stderr
+        return cmd.stdout.strip()
+
+    def sentinel(self, *args, password=True):
+        return self.redis(*args, password=password, port=26379)
+
+    def info(self, section):
+        text = self.redis("INFO", section)
+        return dict(
+            line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#")
+        )
+
+
+def pairs(text):
+    lines = text.splitlines()
+    return dict(zip(lines[::2], lines[1::2]))
+
+
+def wait_for(check, timeout=15.0, interval=0.5):
+    """Retry ``check`` until it returns a truthy value; return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    if not INVENTORY:
+        pytest.skip("not run by Molecule (MOLECULE_INVENTORY_FILE unset)")
+    names = AnsibleRunner(INVENTORY).get_hosts("redis_servers")
+    assert len(names) >= 3, names
+    return {
+        name: Node(name, testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}"))
+        for name in names
+    }
+
+
+@pytest.fixture(scope="session")
+def expected_master(cluster):
+    """The post-failover master if the drill ran, else the bootstrap master."""
+    record = os.path.join(EPHEMERAL, "failover-master") if EPHEMERAL else ""
+    if record and os.path.exists(record):
+        with open(record, encoding="utf-8") as handle:
+            return handle.read().strip()
+    return next(iter(cluster.values())).address

@@ -1,0 +1,109 @@
+"""Redis HA (redis_server + redis_sentinel roles): the state a converge must leave."""
+
+import hashlib
+import uuid
+
+import pytest
+from conftest import pairs, wait_for
+
+SERVICES = ["redis-server", "redis-sentinel"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_active_and_enabled(host, service):
+    unit = host.service(service)
+    assert unit.is_running
+    assert unit.is_enabled
+
+
+@pytest.mark.parametrize(
+    "path,owner,group,mode",
+    [
+        ("/etc/redis/tickstock.conf", "root", "redis", 0o640),
+        ("/etc/redis/tickstock-runtime.conf", "root", "redis", 0o640),
+        ("/etc/redis/redis.conf", "redis", "redis", 0o640),
+        ("/etc/redis/sentinel.conf", "redis", "redis", 0o640),
+        ("/etc/ansible/facts.d/redis_sentinel.fact", "root", "root", 0o600),
+    ],
+)
+def test_config_file_owner_and_mode(host, path, owner, group, mode):
+    f = host.file(path)
+    assert f.is_file
+    assert (f.user, f.group, f.mode) == (owner, group, mode)
+    assert f.mode & 0o007 == 0, f"{path} is readable by others"
+
+
+def test_redis_conf_includes_ansible_files_first(host):
+    lines = [
+        line for line in host.file("/etc/redis/redis.conf").content_string.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[:2] == ["include /etc/redis/tickstock.conf", "include /etc/redis/tickstock-runtime.conf"]
+
+
+def test_kernel_not_tuned_from_a_container(host):
+    assert host.run("systemd-detect-virt --container").rc == 0
+    assert not host.file("/etc/sysctl.d/60-redis.conf").exists
+    assert not host.file("/etc/systemd/system/disable-thp.service").exists
+
+
+def test_exactly_one_master_and_replicas_linked(cluster, expected_master):
+    roles = {name: node.info("replication") for name, node in cluster.items()}
+    masters = [name for name, info in roles.items() if info["role"] == "master"]
+    assert len(masters) == 1, roles
+    assert cluster[masters[0]].address == expected_master
+    assert int(roles[masters[0]]["connected_slaves"]) == len(cluster) - 1
+    for name, info in roles.items():
+        if name in masters:
+            continue
+        assert info["role"] == "slave", name
+        assert info["master_host"] == expected_master, name
+        assert info["master_link_status"] == "up", name
+
+
+def test_sentinels_agree(cluster, expected_master):
+    for name, node in cluster.items():
+        addr = node.sentinel("SENTINEL", "get-master-addr-by-name", node.master_name).splitlines()
+        assert addr == [expected_master, "6379"], name
+        master = pairs(node.sentinel("SENTINEL", "MASTER", node.master_name))
+        assert master["flags"] == "master", name
+        assert master["quorum"] == "2", name
+        assert master["num-other-sentinels"] == "2", name
+        assert master["num-slaves"] == str(len(cluster) - 1), name
+        assert master["down-after-milliseconds"] == str(node.vars["redis_sentinel_down_after_ms"])
+        assert master["failover-timeout"] == str(node.vars["redis_sentinel_failover_timeout_ms"])
+
+
+def test_sentinel_myid_is_stable(cluster):
+    for name, node in cluster.items():
+        expected = hashlib.sha1((name + "tickstock-redis-sentinel").encode()).hexdigest()
+        assert node.sentinel("SENTINEL", "MYID") == expected
+
+
+def test_write_on_master_reaches_every_replica(cluster, expected_master):
+    master = next(n for n in cluster.values() if n.address == expected_master)
+    key, value = f"tsdef:test:{uuid.uuid4().hex}", uuid.uuid4().hex
+    assert master.redis("SET", key, value, "EX", "300") == "OK"
+    for name, node in cluster.items():
+        got = wait_for(lambda n=node: n.redis("GET", key) == value)
+        assert got, f"{key} not replicated to {name}"
+
+
+def test_unauthenticated_clients_are_refused(cluster):
+    for name, node in cluster.items():
+        for port in (6379, 26379):
+            out = node.redis("PING", password=False, port=port)
+            assert "NOAUTH" in out, (name, port, out)
+        # From another host, over the private network.
+        peer = next(n for n in cluster.values() if n is not node)
+        remote = peer.host.run(f"redis-cli -h {node.address} -p 6379 PING")
+        assert "NOAUTH" in remote.stdout, (name, remote.stdout, remote.stderr)
+
+
+def test_never_bound_to_all_addresses(cluster):
+    for name, node in cluster.items():
+        bind = pairs(node.redis("CONFIG", "GET", "bind"))["bind"].split()
+        assert "*" not in bind and "0.0.0.0" not in bind, (name, bind)
+        assert set(bind) == {node.address, "127.0.0.1"}, (name, bind)
+        assert pairs(node.redis("CONFIG", "GET", "protected-mode"))["protected-mode"] == "yes"
+        assert pairs(node.redis("CONFIG", "GET", "min-replicas-to-write"))["min-replicas-to-write"] == "1"
