@@ -54,7 +54,7 @@ class Node:
 
 def pairs(text):
     lines = text.splitlines()
-    return dict(zip(lines[::2], lines[1::2]))
+    return dict(zip(lines[::2], lines[1::2], strict=False))
 
 
 def wait_for(check, timeout=15.0, interval=0.5):

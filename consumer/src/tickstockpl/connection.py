@@ -1,4 +1,4 @@
-"""Where the Sentinel config is decided: build a Redis client for the master.
+"""Where a client finds the master: a Redis client that follows Sentinel.
 
 With REDIS_SENTINELS set, the master address comes from Sentinel (master name
 REDIS_SENTINEL_MASTER) and is re-resolved after every connection error, so a

@@ -53,7 +53,7 @@ class Settings:
     tls_ca_file: str | None = None
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
-    socket_timeout: float = 5.0
+    socket_timeout: float = 2.0
     connect_timeout: float = 2.0
     failover_timeout: float = 30.0
     # Consumer.
@@ -91,7 +91,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         e = _Env(os.environ if env is None else env)
         sentinels: tuple[tuple[str, int], ...] = e.get("REDIS_SENTINELS", (), _sentinel_list)
-        socket_timeout = e.get("REDIS_SOCKET_TIMEOUT", 5.0, _positive_float)
+        socket_timeout = e.get("REDIS_SOCKET_TIMEOUT", 2.0, _positive_float)
         block_ms = e.get("TICKSTOCKPL_BLOCK_MS", 1000, _int_range(1, 60_000))
         if socket_timeout * 1000 <= block_ms:
             # A blocking read must end before the socket gives up on it.
