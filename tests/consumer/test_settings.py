@@ -42,6 +42,7 @@ def test_sentinel_list_and_options() -> None:
         ({"REDIS_TLS_CA_FILE": "/nonexistent/ca.pem", "REDIS_TLS": "1"}, "REDIS_TLS_CA_FILE"),
         ({"REDIS_SOCKET_TIMEOUT": "nan"}, "REDIS_SOCKET_TIMEOUT"),
         ({"REDIS_SOCKET_TIMEOUT": "0.5"}, "REDIS_SOCKET_TIMEOUT"),  # below the 1 s block
+        ({"REDIS_SENTINEL_TIMEOUT": "0"}, "REDIS_SENTINEL_TIMEOUT"),
         ({"TICKSTOCKPL_BATCH_SIZE": "0"}, "TICKSTOCKPL_BATCH_SIZE"),
         ({"TICKSTOCKPL_PROCESS_TIMEOUT": "-3"}, "TICKSTOCKPL_PROCESS_TIMEOUT"),
         ({"TICKSTOCKPL_MODE": "queue"}, "TICKSTOCKPL_MODE"),

@@ -167,10 +167,12 @@ class Connector:
         if not s.uses_sentinel:
             return redis.Redis(host=s.redis_host, port=s.redis_port, **auth, **kw)
         sentinel_kw = {k: v for k, v in kw.items() if k.startswith(("socket_", "ssl"))}
-        # Sentinels answer fast or not at all: short timeout, and no retry of
-        # their own (the caller's BudgetRetry retries the whole discovery).
+        # Sentinels answer fast or not at all: a short timeout, so one cut off by a
+        # partition costs little, and no retry of their own (the caller's
+        # BudgetRetry retries the whole discovery).
         sentinel_kw.update(
-            socket_timeout=s.connect_timeout,
+            socket_timeout=s.sentinel_timeout,
+            socket_connect_timeout=s.sentinel_timeout,
             retry=Retry(NoBackoff(), 0),
             username=s.sentinel_username,
             password=s.sentinel_password,

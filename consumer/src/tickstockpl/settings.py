@@ -55,6 +55,7 @@ class Settings:
     tls_key_file: str | None = None
     socket_timeout: float = 2.0
     connect_timeout: float = 2.0
+    sentinel_timeout: float = 0.5
     failover_timeout: float = 30.0
     # Consumer.
     consumer_id: str = ""
@@ -116,6 +117,7 @@ class Settings:
             tls_key_file=e.get("REDIS_TLS_KEY_FILE", None, _readable_file),
             socket_timeout=socket_timeout,
             connect_timeout=e.get("REDIS_CONNECT_TIMEOUT", 2.0, _positive_float),
+            sentinel_timeout=e.get("REDIS_SENTINEL_TIMEOUT", 0.5, _positive_float),
             failover_timeout=e.get("REDIS_FAILOVER_TIMEOUT", 30.0, _positive_float),
             consumer_id=e.get(
                 "TICKSTOCKPL_CONSUMER_ID", f"{socket.gethostname()}-{os.getpid()}", _name
