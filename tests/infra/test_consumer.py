@@ -1,6 +1,6 @@
 """Consumer hosts after site.yml: units, readiness, consumption, dead letters, sandbox.
 
-Runs under Molecule (molecule/consumer) or against any inventory:
+Runs under Molecule (molecule/default, molecule/failover) or against any inventory:
     pytest --ansible-inventory=inventories/lab --connection=ansible tests/infra/test_consumer.py
 Every test is skipped when the inventory has no tickstock_consumers host.
 """
@@ -275,7 +275,7 @@ def test_no_restart_since_recorded(host):
     """The idempotence converge (and the drills since) left the processes alone."""
     record = host.file("/var/tmp/tscon-processes.json")
     if not record.exists:
-        pytest.skip("no record of the processes (not run by molecule/consumer)")
+        pytest.skip("no record of the processes (not run by molecule/default)")
     before = json.loads(record.content_string)
     for i in _instances(host):
         now = host.check_output(

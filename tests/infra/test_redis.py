@@ -4,7 +4,15 @@ import hashlib
 import uuid
 
 import pytest
-from conftest import pairs, wait_for
+from conftest import INVENTORY, pairs, wait_for
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+# Per-host tests run on the Redis hosts only, not on consumer hosts.
+testinfra_hosts = (
+    [f"ansible://{h}?ansible_inventory={INVENTORY}" for h in AnsibleRunner(INVENTORY).get_hosts("redis_servers")]
+    if INVENTORY
+    else []
+)
 
 SERVICES = ["redis-server", "redis-sentinel"]
 
