@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
+from conftest import wait_for
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get(
     "TESTINFRA_INVENTORY",
@@ -106,15 +106,6 @@ def _ticks_processed(host, i: int) -> float:
     return float(m.group(1))
 
 
-def _wait(predicate, timeout: float = 60.0, step: float = 2.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
 def test_package_installed_in_venv(host):
     assert host.file("/opt/tickstockpl/venv/bin/tickstockpl").is_file
     fact = json.loads(host.file("/etc/ansible/facts.d/tickstockpl.fact").content_string)
@@ -200,8 +191,9 @@ def test_ticks_split_between_instances(host):
     if not host.ansible.get_variables().get("tickstock_consumer_publisher_enabled"):
         pytest.skip("no publisher: nothing produces ticks")
     instances = _instances(host)
-    counts = _wait(
-        lambda: (c := [_ticks_processed(host, i) for i in instances]) and all(c) and c
+    counts = wait_for(
+        lambda: (c := [_ticks_processed(host, i) for i in instances]) and all(c) and c,
+        timeout=60, interval=2.0,
     )
     assert counts and all(c > 0 for c in counts), (
         f"ticks processed per instance: {counts}"
@@ -263,7 +255,7 @@ print(json.dumps(hit[0] if hit else None))
 """,
         )
 
-    dead = _wait(dead_letter, timeout=30)
+    dead = wait_for(dead_letter, timeout=30, interval=2.0)
     assert dead, f"entry {entry} never reached {DEAD}"
     assert dead["reason"] == "invalid_json" and marker in dead["payload"], dead
     for i, pid in pids.items():
