@@ -1,0 +1,121 @@
+"""Who is master and who follows it, decided from what the hosts say.
+
+    tickstock_addr_map(addresses, hosts=None)          -> {address or name: host}
+    tickstock_topology(sentinel_replies, addr_map, servers)
+                                                       -> {master_addr, master_host, replica_hosts,
+                                                           views, agreed, down_after_ms, ...}
+    tickstock_replica_ok(info, master_host, addr_map, min_offset=0) -> bool
+    tickstock_master_ok(info, replicas)                 -> bool
+
+`sentinel_replies` holds, per Sentinel host, the registered result of
+`redis-cli --raw SENTINEL MASTER <name>` (None or a failed result when the
+Sentinel did not answer). `info` is INFO replication output or its dict.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    # Ansible loads each filter file on its own; let this one see its siblings.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from redis_replies import parse_info, parse_pairs
+
+
+def addr_map(addresses: Mapping[str, Any], hosts: Iterable[str] | None = None) -> dict[str, str]:
+    """Every address (or name) of each host, pointing at the host; a host also maps its own name.
+
+    `addresses` maps a host to its addresses: a list, or text such as the
+    output of `hostname --all-ip-addresses`. `hosts` limits the map to those
+    hosts (default: all). An address claimed by two hosts keeps the first.
+    """
+    out: dict[str, str] = {}
+    for host in addresses if hosts is None else hosts:
+        found = addresses.get(host) or []
+        names = found.split() if isinstance(found, str) else [str(a) for a in found]
+        for name in [host, *names]:
+            out.setdefault(name, host)
+    return out
+
+
+def _sentinel_master(result: Any) -> dict[str, str]:
+    """SENTINEL MASTER as a dict, or {} when that Sentinel did not answer."""
+    if not isinstance(result, Mapping) or result.get("rc", 0) != 0 or result.get("skipped"):
+        return {}
+    try:
+        return parse_pairs(result.get("stdout", ""))
+    except ValueError:
+        return {}
+
+
+def topology(
+    sentinel_replies: Mapping[str, Any], addr_map: Mapping[str, str], servers: Iterable[str]
+) -> dict[str, Any]:
+    """The master as the Sentinels name it, its replicas (the other servers), and the Sentinels' down-after.
+
+    views            {sentinel: master address, or "" when it did not answer}
+    agreed           every Sentinel answered and all name the same address
+    master_addr      the address most Sentinels name ("" when none answered)
+    master_host      the inventory host with that address ("" when none has it)
+    replica_hosts    the other servers
+    down_after_ms    the longest down-after-milliseconds any Sentinel reports (None: no answer)
+    down_after_views {sentinel: down-after-milliseconds}
+    """
+    masters = {host: _sentinel_master(result) for host, result in sentinel_replies.items()}
+    views = {host: m.get("ip", "") for host, m in masters.items()}
+    answered = [addr for addr in views.values() if addr]
+    master_addr = max(answered, key=answered.count) if answered else ""
+    master_host = addr_map.get(master_addr, "")
+    down_after_views = {
+        host: int(m["down-after-milliseconds"])
+        for host, m in masters.items()
+        if m.get("down-after-milliseconds", "").isdigit()
+    }
+    return {
+        "views": views,
+        "agreed": len(answered) == len(views) > 0 and len(set(answered)) == 1,
+        "master_addr": master_addr,
+        "master_host": master_host,
+        "replica_hosts": [s for s in servers if s != master_host],
+        "down_after_ms": max(down_after_views.values()) if down_after_views else None,
+        "down_after_views": down_after_views,
+    }
+
+
+def _int(value: Any, fallback: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def replica_ok(info: Any, master_host: str, addr_map: Mapping[str, str], min_offset: Any = 0) -> bool:
+    """A replica of master_host (by any of its addresses) with its link up and its offset at min_offset or past it."""
+    i = parse_info(info)
+    return (
+        i.get("role") == "slave"
+        and master_host != ""
+        and addr_map.get(i.get("master_host", ""), "") == master_host
+        and i.get("master_link_status") == "up"
+        and _int(i.get("slave_repl_offset"), -1) >= _int(min_offset, 0)
+    )
+
+
+def master_ok(info: Any, replicas: Any) -> bool:
+    """A master with exactly `replicas` replicas connected."""
+    i = parse_info(info)
+    return i.get("role") == "master" and _int(i.get("connected_slaves"), -1) == _int(replicas, -2)
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "tickstock_addr_map": addr_map,
+            "tickstock_topology": topology,
+            "tickstock_replica_ok": replica_ok,
+            "tickstock_master_ok": master_ok,
+        }

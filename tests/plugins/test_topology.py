@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_RAW, result
+from topology import addr_map, master_ok, replica_ok, topology
+
+ADDRS = {
+    "redis1": "172.18.0.2 fd00::2",
+    "redis2": ["172.18.0.3"],
+    "redis3": "172.18.0.4 ",
+    "consumer1": "172.18.0.5",
+}
+MAP = addr_map(ADDRS, ["redis1", "redis2", "redis3"])
+SERVERS = ["redis1", "redis2", "redis3"]
+
+
+def test_addr_map_maps_every_address_and_name() -> None:
+    assert MAP["172.18.0.2"] == "redis1"
+    assert MAP["fd00::2"] == "redis1"
+    assert MAP["redis3"] == "redis3"
+    assert "172.18.0.5" not in MAP  # not a Redis host
+
+
+def test_addr_map_of_all_hosts_and_first_claim_wins() -> None:
+    assert addr_map({"a": "10.0.0.1", "b": "10.0.0.1 10.0.0.2"}) == {
+        "a": "a",
+        "10.0.0.1": "a",
+        "b": "b",
+        "10.0.0.2": "b",
+    }
+
+
+def test_addr_map_tolerates_hosts_without_addresses() -> None:
+    assert addr_map({"a": None}, ["a", "b"]) == {"a": "a", "b": "b"}
+
+
+def _agreeing() -> dict[str, object]:
+    return {h: result(SENTINEL_MASTER_RAW) for h in SERVERS}
+
+
+def test_topology_when_every_sentinel_agrees() -> None:
+    t = topology(_agreeing(), MAP, SERVERS)
+    assert t["agreed"] is True
+    assert t["master_addr"] == "172.18.0.2"
+    assert t["master_host"] == "redis1"
+    assert t["replica_hosts"] == ["redis2", "redis3"]
+    assert t["down_after_ms"] == 2000
+    assert t["views"] == {h: "172.18.0.2" for h in SERVERS}
+
+
+def test_topology_with_a_silent_sentinel() -> None:
+    replies = _agreeing()
+    replies["redis2"] = result("", rc=1, stderr="Could not connect to Redis")
+    replies["redis3"] = None
+    t = topology(replies, MAP, SERVERS)
+    assert t["agreed"] is False
+    assert t["master_host"] == "redis1"
+    assert t["views"]["redis2"] == "" and t["views"]["redis3"] == ""
+    assert t["down_after_views"] == {"redis1": 2000}
+
+
+def test_topology_skipped_or_erroring_sentinel_has_no_view() -> None:
+    replies = _agreeing()
+    replies["redis2"] = {"skipped": True, "changed": False}
+    replies["redis3"] = result("ERR No such master with that name")
+    t = topology(replies, MAP, SERVERS)
+    assert t["agreed"] is False
+    assert t["views"]["redis2"] == "" and t["views"]["redis3"] == ""
+
+
+def test_topology_takes_the_majority_and_the_longest_down_after() -> None:
+    replies = _agreeing()
+    replies["redis3"] = result(SENTINEL_MASTER_RAW.replace("172.18.0.2", "172.18.0.3").replace("2000", "5000"))
+    t = topology(replies, MAP, SERVERS)
+    assert t["agreed"] is False
+    assert t["master_host"] == "redis1"
+    assert t["down_after_ms"] == 5000
+
+
+def test_topology_of_an_unknown_master() -> None:
+    replies = {h: result(SENTINEL_MASTER_RAW.replace("172.18.0.2", "10.9.9.9")) for h in SERVERS}
+    t = topology(replies, MAP, SERVERS)
+    assert t["agreed"] is True
+    assert t["master_host"] == ""
+    assert t["replica_hosts"] == SERVERS
+
+
+def test_topology_when_no_sentinel_answers() -> None:
+    t = topology({h: None for h in SERVERS}, MAP, SERVERS)
+    assert t["agreed"] is False
+    assert t["master_addr"] == "" and t["down_after_ms"] is None
+
+
+def test_replica_ok() -> None:
+    assert replica_ok(INFO_REPLICA, "redis1", MAP)
+    assert replica_ok(INFO_REPLICA, "redis1", MAP, min_offset="10771")
+    assert not replica_ok(INFO_REPLICA, "redis1", MAP, min_offset=10772)
+    assert not replica_ok(INFO_REPLICA, "redis2", MAP)
+    assert not replica_ok(INFO_REPLICA.replace("link_status:up", "link_status:down"), "redis1", MAP)
+    assert not replica_ok(INFO_MASTER, "redis1", MAP)
+    assert not replica_ok("", "", MAP)
+
+
+def test_master_ok() -> None:
+    assert master_ok(INFO_MASTER, 2)
+    assert master_ok(INFO_MASTER, "2")
+    assert not master_ok(INFO_MASTER, 1)
+    assert not master_ok(INFO_REPLICA, 0)
+    assert not master_ok(None, 0)
