@@ -6,9 +6,8 @@
     tickstock_replication_table(infos)           -> lines; infos: {server: result of `INFO replication`, or None}
     tickstock_consumer_table(consumers)          -> lines; consumers: {host: {instances, units, metrics,
                                                     ready, publisher}, or None} (registered results)
-    tickstock_stream_table(streams, stream, sample_s)
-                                                 -> lines; streams: {master: {xlen, groups, dead_len,
-                                                    dead_last, patterns}} (registered results)
+    tickstock_stream_table(streams, stream)      -> lines; streams: {master: {xlen, groups, dead_len,
+                                                    dead_last, patterns (registered results), sample_s}}
 
 A host whose answer is None (unreachable, or not asked) gets a row saying so.
 Metric names are read whether or not they end in `_total`.
@@ -257,7 +256,7 @@ def _scalar(result: Any) -> str:
     return out.strip() if ok and out.strip() else "?"
 
 
-def stream_table(streams: Mapping[str, Any], stream: str, sample_s: Any) -> list[str]:
+def stream_table(streams: Mapping[str, Any], stream: str) -> list[str]:
     """Stream length, consumer groups, the last dead letters and sampled pattern events, per master."""
     lines: list[str] = []
     masters = {host: s for host, s in streams.items() if isinstance(s, Mapping)}
@@ -291,7 +290,7 @@ def stream_table(streams: Mapping[str, Any], stream: str, sample_s: Any) -> list
                     events.append(json.loads(line))
                 except ValueError:
                     continue
-        lines.append(f"PATTERN EVENTS in a {sample_s} s sample: {len(events)}")
+        lines.append(f"PATTERN EVENTS in a {s.get('sample_s', '?')} s sample: {len(events)}")
         for e in events[-5:]:
             if isinstance(e, Mapping):
                 lines.append(

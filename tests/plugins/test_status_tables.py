@@ -133,10 +133,11 @@ def test_stream_table() -> None:
             "dead_len": result("1"),
             "dead_last": result(json.dumps([["5-0", ["reason", "schema", "consumer", "c1-1", "payload", "x" * 100]]])),
             "patterns": result("subscribe\nchannel\n1\nmessage\nchannel\n" + json.dumps(event), rc=124),
+            "sample_s": 3,
         },
         "redis2": None,
     }
-    lines = stream_table(streams, "the-stream", 3)
+    lines = stream_table(streams, "the-stream")
     assert lines[0] == "STREAM the-stream on redis1: length 1500, dead letters 1"
     assert lines[1] == "GROUP g: consumers 2, pending 0, lag 0, last-delivered 1-0"
     assert lines[2] == "DEAD 5-0 schema c1-1: " + "x" * 60
@@ -145,4 +146,4 @@ def test_stream_table() -> None:
 
 
 def test_stream_table_without_a_master() -> None:
-    assert stream_table({"redis1": None}, "s", 3) == ["STREAM s: no master answered"]
+    assert stream_table({"redis1": None}, "s") == ["STREAM s: no master answered"]

@@ -1,0 +1,61 @@
+"""Whether a consumer group has delivered and acked everything in its stream.
+
+    tickstock_group_drained(xinfo, group) -> bool
+
+`xinfo` is two lines of `redis-cli --json`: `XINFO STREAM <stream>`, then
+`XINFO GROUPS <stream>`. Read in that order, a group whose last-delivered-id
+has reached the stream's last-generated-id of a moment earlier, with nothing
+pending, has worked through the backlog. The group's `lag` is not used:
+Redis's lag counter can stay wrong after a failover.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    # Ansible loads each filter file on its own; let this one see its siblings.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from redis_replies import parse_pairs
+
+
+def stream_id(value: str) -> tuple[int, int]:
+    """A stream entry id "<ms>-<seq>" as a comparable pair; anything else is (-1, -1)."""
+    ms, _, seq = str(value).partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        return -1, -1
+
+
+def group_drained(xinfo: Any, group: str) -> bool:
+    lines = xinfo.splitlines() if isinstance(xinfo, str) else list(xinfo or [])
+    if len(lines) < 2:
+        return False
+    try:
+        stream = parse_pairs(json.loads(lines[0]))
+        groups = json.loads(lines[1])
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(groups, Sequence):
+        return False
+    for entry in groups:
+        try:
+            g = parse_pairs(entry)
+        except (TypeError, ValueError):
+            continue
+        if g.get("name") == group:
+            return g.get("pending") == "0" and stream_id(g.get("last-delivered-id", "")) >= stream_id(
+                stream.get("last-generated-id", "")
+            )
+    return False
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"tickstock_group_drained": group_drained}
