@@ -7,6 +7,8 @@ Redis server of the same inventory, keyed by inventory name.
 
 import os
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
 import testinfra
@@ -14,6 +16,11 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
+# The contract, from its one file (as the kit's vars plugin reads it).
+with open(Path(__file__).resolve().parents[2] / "consumer/src/tickstockpl/contract.toml", "rb") as _f:
+    CONTRACT = tomllib.load(_f)
+REDIS_PORT = CONTRACT["redis_port"]
+SENTINEL_PORT = CONTRACT["sentinel_port"]
 
 
 class Node:
@@ -25,7 +32,7 @@ class Node:
         self.vars = host.ansible.get_variables()
         self.redis_password = self.vars["redis_server_password"]
         self.sentinel_password = self.vars["redis_sentinel_password"]
-        self.master_name = self.vars.get("redis_sentinel_master_name", "tickstock-redis")
+        self.master_name = self.vars["tickstock_master_name"]
 
     @property
     def address(self):
@@ -33,9 +40,9 @@ class Node:
             "ansible_default_ipv4"
         ]["address"]
 
-    def redis(self, *args, password=True, port=6379):
+    def redis(self, *args, password=True, port=REDIS_PORT):
         """Run redis-cli; the password travels in the environment, never argv."""
-        secret = self.redis_password if port == 6379 else self.sentinel_password
+        secret = self.redis_password if port == REDIS_PORT else self.sentinel_password
         env = f"REDISCLI_AUTH={secret} " if password else ""
         quoted = " ".join(f"'{a}'" for a in args)
         cmd = self.host.run(f"{env}redis-cli -h 127.0.0.1 -p {port} --raw {quoted}")
@@ -43,7 +50,7 @@ class Node:
         return cmd.stdout.strip()
 
     def sentinel(self, *args, password=True):
-        return self.redis(*args, password=password, port=26379)
+        return self.redis(*args, password=password, port=SENTINEL_PORT)
 
     def info(self, section):
         text = self.redis("INFO", section)

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
-from conftest import wait_for
+from conftest import CONTRACT, wait_for
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get(
     "TESTINFRA_INVENTORY",
@@ -29,10 +29,10 @@ pytestmark = pytest.mark.skipif(
 
 VENV_PY = "/opt/tickstockpl/venv/bin/python"
 ENV_FILE = "/etc/tickstockpl/tickstockpl.env"
-STREAM = "tickstock-stream"
-GROUP = "tickstockpl-group"
-DEAD = "tickstock-stream:dead"
-PATTERNS = "tickstock.events.patterns"
+STREAM = CONTRACT["stream"]
+GROUP = CONTRACT["group"]
+DEAD = CONTRACT["dead_letter_stream"]
+PATTERNS = CONTRACT["channel_patterns"]
 MAX_EXPOSURE = 2.0
 
 # Runs on the consumer host with the consumer's own venv and credentials.
@@ -50,7 +50,7 @@ sen = Sentinel(sentinels, socket_timeout=5,
                sentinel_kwargs={"password": env.get("REDIS_SENTINEL_PASSWORD"),
                                 "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5},
                password=env.get("REDIS_PASSWORD"), username=env.get("REDIS_USERNAME"))
-r = sen.master_for(env.get("REDIS_SENTINEL_MASTER", "tickstock-redis"), decode_responses=True)
+r = sen.master_for(env["REDIS_SENTINEL_MASTER"], decode_responses=True)
 """.replace("ENV_FILE", repr(ENV_FILE))
 
 

@@ -4,7 +4,7 @@ import hashlib
 import uuid
 
 import pytest
-from conftest import INVENTORY, pairs, wait_for
+from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, pairs, wait_for
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 # Per-host tests run on the Redis hosts only, not on consumer hosts.
@@ -72,13 +72,13 @@ def test_exactly_one_master_and_replicas_linked(cluster, expected_master):
 def test_sentinels_agree(cluster, expected_master):
     for name, node in cluster.items():
         addr = node.sentinel("SENTINEL", "get-master-addr-by-name", node.master_name).splitlines()
-        assert addr == [expected_master, "6379"], name
+        assert addr == [expected_master, str(REDIS_PORT)], name
         master = pairs(node.sentinel("SENTINEL", "MASTER", node.master_name))
         assert master["flags"] == "master", name
         assert master["quorum"] == "2", name
         assert master["num-other-sentinels"] == "2", name
         assert master["num-slaves"] == str(len(cluster) - 1), name
-        assert master["down-after-milliseconds"] == str(node.vars["redis_sentinel_down_after_ms"])
+        assert master["down-after-milliseconds"] == str(node.vars["tickstock_down_after_ms"])
         assert master["failover-timeout"] == str(node.vars["redis_sentinel_failover_timeout_ms"])
 
 
@@ -99,12 +99,12 @@ def test_write_on_master_reaches_every_replica(cluster, expected_master):
 
 def test_unauthenticated_clients_are_refused(cluster):
     for name, node in cluster.items():
-        for port in (6379, 26379):
+        for port in (REDIS_PORT, SENTINEL_PORT):
             out = node.redis("PING", password=False, port=port)
             assert "NOAUTH" in out, (name, port, out)
         # From another host, over the private network.
         peer = next(n for n in cluster.values() if n is not node)
-        remote = peer.host.run(f"redis-cli -h {node.address} -p 6379 PING")
+        remote = peer.host.run(f"redis-cli -h {node.address} -p {REDIS_PORT} PING")
         assert "NOAUTH" in remote.stdout, (name, remote.stdout, remote.stderr)
 
 
