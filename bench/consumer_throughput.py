@@ -1,6 +1,6 @@
 """Throughput of one stream consumer process vs the spec's own loop, same run.
 
-Ours: StreamConsumer (XREADGROUP COUNT=batch, msgspec decode + validate,
+Ours: the Worker with its stream source (XREADGROUP COUNT=batch, msgspec decode + validate,
 detectors, one commit pipeline, XACK of the whole batch).
 Spec: XREADGROUP count=10 + json.loads + one XACK per entry.
 Prints figures only; no assertions on time.
@@ -18,30 +18,34 @@ import time
 import redis
 from _redis import redis_server
 from tickstockpl.connection import Connector
+from tickstockpl.contract import CONTRACT
 from tickstockpl.publisher import Publisher
-from tickstockpl.settings import STREAM, Settings
+from tickstockpl.settings import Settings
 from tickstockpl.signals import Shutdown
-from tickstockpl.stream import StreamConsumer
+from tickstockpl.ticks import DATA_FIELD
+from tickstockpl.worker import Worker
+
+STREAM = CONTRACT.stream
 
 
 def preload(port: int, n: int) -> None:
     """The publisher's own tick maker, written with big pipelines (setup, not measured)."""
     r = redis.Redis(port=port)
-    maker = Publisher.__new__(Publisher)  # only its tick generator is used
-    Publisher.__init__(maker, Connector(Settings.from_env({"REDIS_PORT": str(port)})), Shutdown(),
-                       "bench", ["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA"], 1e9, seed=3)
+    settings = Settings.from_env({"REDIS_PORT": str(port)})
+    maker = Publisher(Connector(settings), settings, Shutdown(), "bench",
+                      ["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA"], 1e9, seed=3)  # only its tick maker is used
     for start in range(0, n, 2000):
         pipe = r.pipeline(transaction=False)
         now = time.time()
         for seq in range(start, min(n, start + 2000)):
-            pipe.xadd(STREAM, {"data": maker._make(seq, now)})
+            pipe.xadd(STREAM, {DATA_FIELD: maker.make(seq, now).data})
         pipe.execute()
 
 
 def ours(env: dict[str, str], n: int, batch: int) -> float:
     settings = Settings.from_env({**env, "TICKSTOCKPL_BATCH_SIZE": str(batch), "TICKSTOCKPL_CONSUMER_ID": "b"})
     shutdown = Shutdown()
-    consumer = StreamConsumer(Connector(settings), shutdown)
+    consumer = Worker(settings, Connector(settings), shutdown)
     t = threading.Thread(target=consumer.run, daemon=True)
     started = time.perf_counter()
     t.start()

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
 
 from _redis import redis_server
 
@@ -28,21 +27,22 @@ def consumer_role(out_path: str) -> None:
     from tickstockpl.connection import Connector
     from tickstockpl.settings import Settings
     from tickstockpl.signals import Shutdown
-    from tickstockpl.stream import StreamConsumer
     from tickstockpl.ticks import Tick
+    from tickstockpl.worker import Fetched, Worker
 
     decoder = msgspec.json.Decoder(Tick)
     samples: list[float] = []
 
-    class Timed(StreamConsumer):
-        def _handle(self, entries: list[Any], check_deliveries: bool) -> None:
-            super()._handle(entries, check_deliveries)
+    class Timed(Worker):
+        def _handle(self, fetched: Fetched) -> None:
+            super()._handle(fetched)
             done = time.time()  # after commit and XACK
-            samples.extend(done - decoder.decode(f[b"data"]).timestamp for _i, f in entries if f)
+            samples.extend(done - decoder.decode(raw).timestamp for _id, raw in fetched.items)
 
     shutdown = Shutdown()
     shutdown.install()
-    Timed(Connector(Settings.from_env()), shutdown).run()
+    settings = Settings.from_env()
+    Timed(settings, Connector(settings), shutdown).run()
     with open(out_path, "w") as f:
         json.dump(samples, f)
 

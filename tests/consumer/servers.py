@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from tickstockpl.contract import CONTRACT
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
-MASTER_NAME = "tickstock-redis"
+MASTER_NAME = CONTRACT.master_name
 DOWN_AFTER_MS = 1000
 TICKSTOCKPL = [sys.executable, "-m", "tickstockpl"]
 

@@ -12,7 +12,9 @@ import urllib.request
 from pathlib import Path
 
 from servers import TICKSTOCKPL, Proc, free_port, subprocess_env, wait_until
-from tickstockpl.settings import GROUP, STREAM
+from tickstockpl.contract import CONTRACT
+
+STREAM, GROUP = CONTRACT.stream, CONTRACT.group
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -143,7 +145,7 @@ def test_audit_detects_loss_and_duplicate_patterns(
     assert done.returncode == 0, done.stdout
     assert json.loads(done.stdout)["consumed"] == 500
 
-    r.setbit("tickstockpl:seen:a1", 123, 0)  # one tick "not processed"
+    r.setbit(CONTRACT.seen_prefix + "a1", 123, 0)  # one tick "not processed"
     patterns = tmp_path / "p.jsonl"
     patterns.write_text('{"pattern_id": "x"}\n{"pattern_id": "y"}\n{"pattern_id": "x"}\n')
     bad = run_cli(["audit", "--summary-json", str(summary), "--patterns-log", str(patterns)], redis_env)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tickstockpl.patterns import PriceMovement, VolumeSpike, make_event, pattern_id
-from tickstockpl.ticks import Tick
+from tickstockpl.detectors import REGISTRY, PriceMovement, VolumeSpike, build
+from tickstockpl.patterns import make_event, pattern_id
+from tickstockpl.settings import Settings
+from tickstockpl.ticks import Tick, tick_digest
 
 
 def tick(price: float, volume: int = 100, ticker: str = "AAPL", seq: int = 0) -> Tick:
@@ -41,3 +43,16 @@ def test_pattern_id_is_deterministic_and_distinct() -> None:
     event = make_event(tick(110.0, seq=1), "p:1", finding, 1.0)
     assert event.event_type == "pattern_detected" and event.source == "tickstock_pl"
     assert event.pattern_id == pattern_id("price_movement", "p:1")
+    assert event.tick_id == "p:1" and event.tick_digest == tick_digest(tick(110.0, seq=1))
+
+
+def test_registry_is_the_one_list_of_detectors() -> None:
+    assert list(REGISTRY) == ["price_movement", "volume_spike"]
+    assert Settings.from_env({}).detectors == tuple(REGISTRY)
+    settings = Settings.from_env({"TICKSTOCKPL_PRICE_MOVE_PCT": "2.5", "TICKSTOCKPL_VOLUME_WINDOW": "7"})
+    built = build(tuple(REGISTRY), settings)
+    assert [d.name for d in built] == list(REGISTRY)
+    price, volume = built
+    assert isinstance(price, PriceMovement) and price.threshold == 0.025
+    assert isinstance(volume, VolumeSpike) and volume.window == 7 and volume.factor == 3.0
+    assert build((), settings) == []

@@ -6,14 +6,15 @@ import subprocess
 
 import pytest
 from servers import TICKSTOCKPL, subprocess_env
+from tickstockpl.contract import CONTRACT
 from tickstockpl.settings import Settings, SettingsError
 
 
 def test_defaults_follow_the_spec() -> None:
     s = Settings.from_env({})
-    assert (s.redis_host, s.redis_port, s.redis_db) == ("localhost", 6379, 0)
-    assert s.sentinel_master == "tickstock-redis" and not s.uses_sentinel
-    assert (s.stream, s.group, s.mode) == ("tickstock-stream", "tickstockpl-group", "stream")
+    assert (s.redis_host, s.redis_port, s.redis_db) == ("localhost", CONTRACT.redis_port, 0)
+    assert s.sentinel_master == CONTRACT.master_name and not s.uses_sentinel
+    assert (s.stream, s.group, s.mode) == (CONTRACT.stream, CONTRACT.group, "stream")
     assert s.wait_replicas == 0 and s.consumer_id
 
 

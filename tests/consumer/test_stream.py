@@ -11,25 +11,22 @@ import redis
 from servers import Proc, wait_until
 from tickstockpl.audit import consumed_of
 from tickstockpl.connection import Connector
+from tickstockpl.contract import CONTRACT
 from tickstockpl.publisher import Publisher
-from tickstockpl.settings import (
-    DEAD_LETTER_STREAM,
-    GROUP,
-    PATTERN_CHANNEL,
-    STREAM,
-    Settings,
-)
+from tickstockpl.settings import Settings
 from tickstockpl.signals import Shutdown
-from tickstockpl.stream import StreamConsumer
+from tickstockpl.worker import Worker
+
+STREAM, GROUP, DEAD_LETTER_STREAM = CONTRACT.stream, CONTRACT.group, CONTRACT.dead_letter_stream
 
 
 class Running:
-    """A StreamConsumer in a thread of this process, against real Redis."""
+    """A Worker in a thread of this process, against real Redis (stream mode unless env says)."""
 
     def __init__(self, env: dict[str, str], **extra: str) -> None:
         self.settings = Settings.from_env({**env, **extra})
         self.shutdown = Shutdown()
-        self.consumer = StreamConsumer(Connector(self.settings), self.shutdown)
+        self.consumer = Worker(self.settings, Connector(self.settings), self.shutdown)
         self.thread = threading.Thread(target=self.consumer.run, daemon=True)
         self.thread.start()
 
@@ -44,8 +41,9 @@ class Running:
 
 
 def publish(env: dict[str, str], count: int, publisher: str = "pub1") -> None:
-    conn = Connector(Settings.from_env(env), retry_budget=0)
-    summary = Publisher(conn, Shutdown(), publisher, ["AAPL", "MSFT"], 1e6, seed=1).run(count=count)
+    settings = Settings.from_env(env)
+    conn = Connector(settings, retry_budget=0)
+    summary = Publisher(conn, settings, Shutdown(), publisher, ["AAPL", "MSFT"], 1e6, seed=1).run(count=count)
     assert summary.confirmed == count
     conn.close()
 
@@ -64,7 +62,7 @@ def pattern_listener(r: redis.Redis) -> tuple[list[dict[str, Any]], Callable[[],
     """Collect every pattern event on the channel, from a real subscriber."""
     events: list[dict[str, Any]] = []
     ps = r.pubsub(ignore_subscribe_messages=True)
-    ps.subscribe(PATTERN_CHANNEL)
+    ps.subscribe(CONTRACT.channel_patterns)
     stop = threading.Event()
 
     def loop() -> None:
@@ -106,7 +104,7 @@ def test_stream_flow_acks_records_and_publishes_once(redis_env: dict[str, str], 
     done()
     pattern_ids = [e["pattern_id"] for e in events]
     assert len(pattern_ids) == len(set(pattern_ids)), "a pattern_id was published twice"
-    assert r.exists(f"tickstockpl:pattern:{pattern_ids[0]}")
+    assert r.exists(CONTRACT.pattern_prefix + pattern_ids[0])
     assert c.consumer.metrics.pattern_repeats._value.get() >= first_pass
     for e in events[:5]:
         assert e["event_type"] == "pattern_detected" and e["source"] == "tickstock_pl"

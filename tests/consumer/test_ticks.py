@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tickstockpl.ticks import Tick, TickError, decode, encode, tick_identity
+from tickstockpl.ticks import Tick, TickError, decode, encode, tick_digest, tick_identity
 
 GOOD: dict[str, Any] = {
     "event_type": "tick_data",
@@ -109,14 +109,26 @@ def test_deep_nesting_is_a_tick_error() -> None:
 
 
 def test_identity_prefers_publisher_seq() -> None:
-    raw = with_(publisher="p1", seq=9)
-    tick = decode(raw)
-    assert tick_identity(tick, b"1-1", raw) == tick_identity(tick, b"2-2", raw) == "p1:9"
+    tick = decode(with_(publisher="p1", seq=9))
+    assert tick_identity(tick) == "p1:9"
+    # Same publisher/seq, other content: still the same tick (a re-send is trusted by seq).
+    assert tick_identity(decode(with_(publisher="p1", seq=9, price=1.0))) == "p1:9"
+
+
+def test_identity_without_seq_is_the_content_not_the_bytes() -> None:
     plain = decode(with_())
-    assert tick_identity(plain, b"1-1", b"x") == "entry:1-1"
-    assert tick_identity(plain, None, b"x") == tick_identity(plain, None, b"x") != tick_identity(
-        plain, None, b"y"
-    )
+    assert tick_identity(plain).startswith("digest:")
+    # The same tick re-serialised (key order, spacing, 150 vs 150.0) keeps its identity.
+    reordered = json.dumps(dict(reversed(list(GOOD.items()))), indent=2).encode()
+    assert tick_identity(decode(reordered)) == tick_identity(plain)
+    assert tick_identity(decode(with_(price=150))) == tick_identity(decode(with_(price=150.0)))
+    assert tick_identity(decode(with_(exchange="XNAS"))) == tick_identity(plain)  # extras are not content
+    # Any change of a field is another tick.
+    for change in ({"price": 150.26}, {"volume": 1001}, {"timestamp": 1693123456.79}, {"ticker": "MSFT"},
+                   {"source": "polygon"}, {"market_status": "PRE"}):
+        assert tick_identity(decode(with_(**change))) != tick_identity(plain), change
+    assert tick_digest(plain) == tick_identity(plain).removeprefix("digest:")
+    assert tick_identity(plain, "given") == "digest:given"
 
 
 json_values = st.recursive(

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     pub.add_argument("--summary-json", help="also write the summary to this file")
     pub.add_argument("--seed", type=int, help="random seed for prices and volumes")
+    pub.add_argument(
+        "--spec-format", action="store_true",
+        help="send the spec's bare ticks, without publisher/seq (re-sent on failure like the others)",
+    )
 
     sub.add_parser("health", help="ping the master; JSON line; exit 1 if unhealthy")
 
@@ -47,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--summary-json", required=True)
     aud.add_argument("--patterns-log", help="JSON lines written by watch-patterns")
     aud.add_argument("--wait", type=float, default=0.0, help="seconds to wait for consumers to drain")
+    aud.add_argument(
+        "--min-patterns", type=int, default=1,
+        help="with --patterns-log: fail when it holds fewer pattern events (the duplicate check proved nothing)",
+    )
 
     wat = sub.add_parser("watch-patterns", help="write pattern events as JSON lines until SIGTERM")
     wat.add_argument("--out", required=True)
@@ -93,7 +101,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             raise SettingsError("--rate", "must be positive")
         # No hidden retries in the client: the publisher counts its own re-sends.
         connector = Connector(settings, retry_budget=0.0)
-        publisher = Publisher(connector, shutdown, args.publisher_id, tickers, args.rate, args.seed)
+        publisher = Publisher(
+            connector, settings, shutdown, args.publisher_id, tickers, args.rate, args.seed, args.spec_format
+        )
         summary = publisher.run(count=args.count, duration=args.duration).to_dict()
         if args.summary_json:
             tmp = args.summary_json + ".tmp"
@@ -108,7 +118,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "audit":
         from tickstockpl.audit import audit
 
-        verdict = audit(Connector(settings), args.summary_json, args.patterns_log, args.wait)
+        verdict = audit(
+            Connector(settings), settings.stream, args.summary_json, args.patterns_log, args.wait, args.min_patterns
+        )
         print(json.dumps(verdict))
         return 0 if verdict["ok"] else 1
 
@@ -123,8 +135,7 @@ def _consume(settings: Settings, shutdown: Shutdown) -> int:
     from tickstockpl.endpoints import LiveState, serve
     from tickstockpl.metrics import Metrics
     from tickstockpl.notify import Notifier
-    from tickstockpl.pubsub import PubSubConsumer
-    from tickstockpl.stream import StreamConsumer
+    from tickstockpl.worker import Worker
 
     metrics = Metrics()
     # The loop beats at least once per block period; give it room for a failover.
@@ -138,9 +149,7 @@ def _consume(settings: Settings, shutdown: Shutdown) -> int:
     connector = Connector(settings)
     notifier = Notifier()
     try:
-        if settings.mode == "stream":
-            return StreamConsumer(connector, shutdown, metrics, state, notifier).run()
-        return PubSubConsumer(connector, shutdown, metrics, state, notifier).run()
+        return Worker(settings, connector, shutdown, metrics, state, notifier).run()
     finally:
         if server is not None:
             server.shutdown()

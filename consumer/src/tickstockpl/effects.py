@@ -2,18 +2,20 @@
 
 Order matters for at-least-once without duplicate pattern events:
 
-1. one pipeline: SET NX each pattern key (claims its pattern_id), BITFIELD
-   the seen-bitmap of each publisher (drills prove no loss with it), XADD
-   dead letters; and XACK when the batch found no pattern;
+1. one pipeline: SET NX each pattern key (claims its pattern_id), mark the
+   seen-bitmap of each publisher (drills prove no loss with it), XADD dead
+   letters; and the source's ack when the batch found no pattern;
 2. WAIT for replicas (TICKSTOCKPL_WAIT_REPLICAS) if new patterns were claimed,
    so the claims survive a failover;
-3. PUBLISH the newly claimed patterns, then XACK.
+3. PUBLISH the newly claimed patterns, then the source's ack.
 
-If the master dies before 2, the claims may be lost and the redelivered
-ticks claim and publish them once. If it dies between 2 and 3 the claims
-survive and the event is not re-sent: we prefer a missed event to a second
-one. A Lua "SET NX then PUBLISH" would publish before the claim is
-replicated, so a failover could replay it; hence the WAIT in between.
+A pipeline is not a transaction, but Redis runs its commands in order, so an
+ack queued last never lands without the effects queued before it. If the
+master dies before 2, the claims may be lost and the redelivered ticks claim
+and publish them once. If it dies between 2 and 3 the claims survive and the
+event is not re-sent: we prefer a missed event to a second one. A Lua "SET
+NX then PUBLISH" would publish before the claim is replicated, so a failover
+could replay it; hence the WAIT in between.
 """
 
 from __future__ import annotations
@@ -23,31 +25,29 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import msgspec
 import redis
+from redis.client import Pipeline
 
+from tickstockpl.contract import CONTRACT
 from tickstockpl.metrics import Metrics
 from tickstockpl.patterns import PatternEvent
-from tickstockpl.settings import PATTERN_CHANNEL, PATTERN_KEY_PREFIX, SEEN_KEY_PREFIX, Settings
+from tickstockpl.settings import Settings
 
 log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
 
-# KEYS[1] stream, KEYS[2..] seen-bitmaps; ARGV[1] group, ARGV[2] ids to ack
-# (space separated), ARGV[3..] "a-b,c-d" seq ranges, one per bitmap.
-_MARK_AND_ACK = """
-for i = 2, #KEYS do
-  for a, b in string.gmatch(ARGV[i + 1], '(%d+)-(%d+)') do
+# KEYS[1..] seen-bitmaps; ARGV[i] "a-b,c-d" seq ranges for KEYS[i]. A few
+# range strings instead of thousands of BITFIELD arguments: packing arguments
+# costs more than the server work.
+_MARK = """
+for i = 1, #KEYS do
+  for a, b in string.gmatch(ARGV[i], '(%d+)-(%d+)') do
     for q = tonumber(a), tonumber(b) do redis.call('SETBIT', KEYS[i], q, 1) end
   end
 end
-local ids = {}
-for id in string.gmatch(ARGV[2], '%S+') do
-  ids[#ids + 1] = id
-  if #ids == 4000 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)); ids = {} end
-end
-if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
 return 0
 """
 
@@ -79,21 +79,25 @@ class Batch:
     valid: int = 0
 
 
+class Acker(Protocol):
+    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None: ...
+
+
 class Effects:
     def __init__(
-        self, client: redis.Redis, settings: Settings, metrics: Metrics, seen_prefix: str = SEEN_KEY_PREFIX
+        self, client: redis.Redis, settings: Settings, metrics: Metrics, seen_prefix: str = CONTRACT.seen_prefix
     ) -> None:
         self.client = client
         self.seen_prefix = seen_prefix
         self.settings = settings
         self.metrics = metrics
 
-    def commit(self, batch: Batch) -> list[PatternEvent]:
+    def commit(self, batch: Batch, acker: Acker) -> list[PatternEvent]:
         """Apply the batch's side effects, then ack it. Returns events published."""
         s = self.settings
         pipe = self.client.pipeline(transaction=False)
         for event in batch.patterns:
-            pipe.set(PATTERN_KEY_PREFIX + event.pattern_id, b"1", nx=True, ex=s.pattern_ttl)
+            pipe.set(CONTRACT.pattern_prefix + event.pattern_id, b"1", nx=True, ex=s.pattern_ttl)
         now_ms = int(time.time() * 1000)
         for reason, detail, raw, entry_id in batch.dead:
             pipe.xadd(
@@ -109,8 +113,10 @@ class Effects:
                 maxlen=s.dead_letter_maxlen,
                 approximate=True,
             )
+        self._mark(pipe, batch.seen)
         ack_later = bool(batch.patterns)
-        self._mark_and_ack(pipe, batch.seen, [] if ack_later else batch.ack_ids)
+        if not ack_later:
+            acker.queue_ack(pipe, batch.ack_ids)
         results = pipe.execute()
 
         claimed = [e for e, ok in zip(batch.patterns, results, strict=False) if ok]
@@ -125,8 +131,8 @@ class Effects:
         if ack_later:
             pipe = self.client.pipeline(transaction=False)
             for event in claimed:
-                pipe.publish(PATTERN_CHANNEL, _encoder.encode(event))
-            self._mark_and_ack(pipe, {}, batch.ack_ids)
+                pipe.publish(CONTRACT.channel_patterns, _encoder.encode(event))
+            acker.queue_ack(pipe, batch.ack_ids)
             pipe.execute()
         for event in claimed:
             self.metrics.patterns.labels(event.pattern_type).inc()
@@ -134,19 +140,12 @@ class Effects:
             self.metrics.bad_ticks.labels(reason).inc()
         return claimed
 
-    def _mark_and_ack(
-        self, pipe: redis.client.Pipeline, seen: Mapping[str, list[int]], ack_ids: list[bytes]
-    ) -> None:
-        """Queue one script call: set seen bits (as seq ranges) and XACK ids.
-
-        One call with a handful of arguments instead of BITFIELD and XACK
-        with thousands: packing arguments costs more than the server work.
-        """
-        if not seen and not ack_ids:
+    def _mark(self, pipe: Pipeline, seen: Mapping[str, list[int]]) -> None:
+        """Queue one script call that sets the seen bits, as seq ranges."""
+        if not seen:
             return
-        s = self.settings
-        keys = [s.stream, *(self.seen_prefix + p for p in seen)]
+        keys = [self.seen_prefix + p for p in seen]
         ranges = [_ranges(seqs) for seqs in seen.values()]
         # EVAL, not EVALSHA: a freshly promoted master has an empty script
         # cache, and the server caches the compiled body by its hash anyway.
-        pipe.eval(_MARK_AND_ACK, len(keys), *keys, s.group, b" ".join(ack_ids), *ranges)
+        pipe.eval(_MARK, len(keys), *keys, *ranges)

@@ -6,10 +6,11 @@ import logging
 import time
 from collections.abc import Iterable
 
+from tickstockpl import detectors as registry
 from tickstockpl.effects import Batch
-from tickstockpl.patterns import build_detectors, make_event
+from tickstockpl.patterns import make_event
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import TickError, decode, tick_identity
+from tickstockpl.ticks import TickError, decode, tick_digest, tick_identity
 
 log = logging.getLogger(__name__)
 E2E_SAMPLES = 64  # per batch: a histogram observe costs more than a decode
@@ -17,7 +18,7 @@ E2E_SAMPLES = 64  # per batch: a histogram observe costs more than a decode
 
 class Processor:
     def __init__(self, settings: Settings) -> None:
-        self.detectors = build_detectors(settings)
+        self.detectors = registry.build(settings.detectors, settings)
 
     def process(self, items: Iterable[tuple[bytes | None, bytes]]) -> Batch:
         """items: (stream entry id or None, raw JSON). Never raises on bad input."""
@@ -35,7 +36,7 @@ class Processor:
             if tick.publisher is not None:
                 seen[tick.publisher].append(tick.seq)  # type: ignore[arg-type]
             stamps.append(tick.timestamp)
-            tick_id: str | None = None
+            tick_id = digest = ""
             for detector in detectors:
                 try:
                     finding = detector.observe(tick)
@@ -44,9 +45,10 @@ class Processor:
                     batch.dead.append(("detector_error", repr(exc), raw, entry_id or b""))
                     break
                 if finding is not None:
-                    if tick_id is None:
-                        tick_id = tick_identity(tick, entry_id, raw)
-                    batch.patterns.append(make_event(tick, tick_id, finding, now))
+                    if not digest:  # once per tick, and only for ticks with a finding
+                        digest = tick_digest(tick)
+                        tick_id = tick_identity(tick, digest)
+                    batch.patterns.append(make_event(tick, tick_id, finding, now, digest))
             batch.valid += 1
         step = max(1, len(stamps) // E2E_SAMPLES)
         batch.tick_times = stamps[::step]

@@ -1,40 +1,36 @@
-"""Pub/sub mode: the spec's channels, best effort, with visible gaps.
+"""Pub/sub source: the spec's channels, best effort, with visible gaps.
 
-Subscribes `tickstock.all_ticks`, or `tickstock.ticks.{TICKER}` for each
-ticker in TICKSTOCKPL_TICKERS. Pub/sub keeps nothing for a disconnected
-subscriber, so a failover loses the ticks published meanwhile; we cannot
-prevent that, but we report it: ticks carrying (publisher, seq) let us count
-sequence jumps per publisher. redis-py resubscribes on reconnect, and the
-Sentinel-managed connection reconnects to the new master.
+Subscribes the all-ticks channel, or the per-ticker channel of each ticker in
+TICKSTOCKPL_TICKERS. Pub/sub keeps nothing for a disconnected subscriber, so
+a failover loses the ticks published meanwhile; we cannot prevent that, but
+we report it: ticks carrying (publisher, seq) let us count sequence jumps per
+publisher. redis-py resubscribes on reconnect, and the Sentinel-managed
+connection reconnects to the new master. There is nothing to ack.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from tickstockpl.connection import RETRYABLE, Connector, format_address
-from tickstockpl.effects import Effects
-from tickstockpl.endpoints import LiveState
+import redis
+from redis.client import Pipeline
+from redis.exceptions import ResponseError
+
+from tickstockpl.contract import CONTRACT
+from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
-from tickstockpl.notify import Notifier
-from tickstockpl.processor import Processor
-from tickstockpl.settings import (
-    ALL_TICKS_CHANNEL,
-    PUBSUB_SEEN_KEY_PREFIX,
-    TICKER_CHANNEL_PREFIX,
-    Settings,
-)
-from tickstockpl.signals import Shutdown
+from tickstockpl.settings import Settings
+from tickstockpl.worker import Fetched
 
 log = logging.getLogger(__name__)
+WAIT_S = 1.0  # for the first message of a batch; also bounds shutdown latency
 
 
 def channels_for(settings: Settings) -> list[str]:
     if not settings.tickers:
-        return [ALL_TICKS_CHANNEL]
-    return [TICKER_CHANNEL_PREFIX + t for t in settings.tickers]
+        return [CONTRACT.channel_all_ticks]
+    return [CONTRACT.ticker_channel(t) for t in settings.tickers]
 
 
 class GapTracker:
@@ -57,83 +53,67 @@ class GapTracker:
         return 0
 
 
-class PubSubConsumer:
-    def __init__(
-        self,
-        connector: Connector,
-        shutdown: Shutdown,
-        metrics: Metrics | None = None,
-        state: LiveState | None = None,
-        notifier: Notifier | None = None,
-    ) -> None:
-        self.conn = connector
-        self.settings = connector.settings
-        self.shutdown = shutdown
-        self.metrics = metrics or Metrics()
-        self.state = state or LiveState()
-        self.notifier = notifier or Notifier()
-        self.processor = Processor(self.settings)
-        # Its own seen-bitmap: pub/sub is best effort and must not vouch for
-        # ticks in the stream audit.
-        self.effects = Effects(connector.client, self.settings, self.metrics, PUBSUB_SEEN_KEY_PREFIX)
+class PubSubSource:
+    kind = "pubsub"
+    # Its own seen-bitmap: pub/sub is best effort and must not vouch for
+    # ticks in the stream audit.
+    seen_prefix = CONTRACT.pubsub_seen_prefix
+
+    def __init__(self, settings: Settings, client: redis.Redis, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.channels = channels_for(settings)
+        self._pubsub: Any = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self._subscribed = False
         # Sequence gaps only mean loss when we get every ticker's ticks.
-        self.track_gaps = not self.settings.tickers
+        self.track_gaps = not settings.tickers
         self.gaps = GapTracker()
-        self.processed = 0
 
-    def run(self) -> int:
-        channels = channels_for(self.settings)
-        pubsub: Any = self.conn.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        log.info("pubsub consumer starting", extra={"ctx": {"channels": channels}})
-        subscribed = False
-        while not self.shutdown.requested:
-            self.state.beat()
-            self.notifier.watchdog()
-            try:
-                if not subscribed:
-                    pubsub.subscribe(*channels)
-                    subscribed = True
-                    self.state.group_ready = True  # no group in this mode
-                    self.state.master = format_address(self.conn.master_address())
-                self._step(pubsub)
-                self.state.connected = True
-                self.notifier.ready()
-            except RETRYABLE as exc:
-                self.state.connected = False
-                log.error(
-                    "redis unreachable beyond the failover budget; still trying",
-                    extra={"ctx": {"error": f"{type(exc).__name__}: {exc}"}},
-                )
-                self.shutdown.wait(1.0)
-            finally:
-                self.conn.check_master()
-                self.metrics.reconnects.set(self.conn.reconnects)
-                self.metrics.failovers.set(self.conn.failovers)
-        pubsub.close()
-        self.notifier.stopping()
-        log.info(
-            "pubsub consumer stopped",
-            extra={"ctx": {"processed": self.processed, "missing": self.gaps.missing}},
-        )
-        return 0
+    @property
+    def ready(self) -> bool:
+        return self._subscribed  # no group in this mode
 
-    def _step(self, pubsub: Any) -> None:
-        msg = pubsub.get_message(timeout=1.0)
+    @property
+    def draining(self) -> bool:
+        return False
+
+    def describe(self) -> dict[str, Any]:
+        return {"channels": self.channels}
+
+    def stats(self) -> dict[str, Any]:
+        return {"missing": self.gaps.missing}
+
+    def reopen(self) -> None:
+        if not self._subscribed:  # afterwards redis-py resubscribes by itself
+            self._pubsub.subscribe(*self.channels)
+            self._subscribed = True
+
+    def lost_state(self, exc: ResponseError) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._pubsub.close()
+
+    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None:
+        pass
+
+    def fetch(self) -> Fetched | None:
+        msg = self._pubsub.get_message(timeout=WAIT_S)
         if msg is None:
-            return
-        raws: list[bytes] = [msg["data"]]
+            return None
+        out = Fetched(items=[(None, msg["data"])])
         # Take whatever else is already buffered, up to a batch.
-        while len(raws) < self.settings.batch_size:
-            more = pubsub.get_message(timeout=0.0)
+        while len(out.items) < self.settings.batch_size:
+            more = self._pubsub.get_message(timeout=0.0)
             if more is None:
                 break
-            raws.append(more["data"])
-        self._handle(raws)
+            out.items.append((None, more["data"]))
+        return out
 
-    def _handle(self, raws: list[bytes]) -> None:
-        started = time.perf_counter()
-        batch = self.processor.process((None, raw) for raw in raws)
-        for publisher, seqs in batch.seen.items() if self.track_gaps else ():
+    def observe(self, batch: Batch) -> None:
+        if not self.track_gaps:
+            return
+        for publisher, seqs in batch.seen.items():
             for seq in seqs:
                 gap = self.gaps.see(publisher, seq)
                 if gap:
@@ -142,10 +122,3 @@ class PubSubConsumer:
                         "gap in publisher sequence",
                         extra={"ctx": {"publisher": publisher, "before_seq": seq, "missing": gap}},
                     )
-        self.effects.commit(batch)
-        self.processed += batch.valid
-        self.metrics.ticks.inc(batch.valid)
-        now = time.time()
-        for ts in batch.tick_times:
-            self.metrics.e2e_latency.observe(now - ts)
-        self.metrics.batch_latency.observe(time.perf_counter() - started)

@@ -1,30 +1,26 @@
 """The one typed settings object, read from the environment.
 
-Every variable is documented in consumer/README.md. A bad value raises
-SettingsError naming the variable; the CLI turns that into exit code 2.
+Each setting is declared once, below: its default, and in its field metadata
+the environment variable and the parser for it (`env(...)`). from_env reads
+that table; docs/interface.md documents every variable (a test checks the
+two agree). A bad value raises SettingsError naming the variable; the CLI
+turns that into exit code 2.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tickstockpl.contract import CONTRACT
+from tickstockpl.detectors import REGISTRY
 
 Mode = Literal["stream", "pubsub"]
-T = TypeVar("T")
-
-DEFAULT_MASTER = "tickstock-redis"
-STREAM = "tickstock-stream"
-GROUP = "tickstockpl-group"
-DEAD_LETTER_STREAM = "tickstock-stream:dead"
-ALL_TICKS_CHANNEL = "tickstock.all_ticks"
-TICKER_CHANNEL_PREFIX = "tickstock.ticks."
-PATTERN_CHANNEL = "tickstock.events.patterns"
-SEEN_KEY_PREFIX = "tickstockpl:seen:"
-PUBSUB_SEEN_KEY_PREFIX = "tickstockpl:seen-pubsub:"
-PATTERN_KEY_PREFIX = "tickstockpl:pattern:"
+AUTO = -1  # wait_replicas: 1 with Sentinels, else 0
 
 
 class SettingsError(ValueError):
@@ -36,142 +32,7 @@ class SettingsError(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    # Redis data node (direct mode) and credentials.
-    redis_host: str = "localhost"
-    redis_port: int = 6379
-    redis_db: int = 0
-    redis_username: str | None = None
-    redis_password: str | None = None
-    # Sentinel: empty tuple means connect directly to redis_host:redis_port.
-    sentinels: tuple[tuple[str, int], ...] = ()
-    sentinel_master: str = DEFAULT_MASTER
-    sentinel_username: str | None = None
-    sentinel_password: str | None = None
-    tls: bool = False
-    tls_ca_file: str | None = None
-    tls_cert_file: str | None = None
-    tls_key_file: str | None = None
-    socket_timeout: float = 2.0
-    connect_timeout: float = 2.0
-    sentinel_timeout: float = 0.5
-    failover_timeout: float = 30.0
-    # Consumer.
-    consumer_id: str = ""
-    batch_size: int = 500
-    process_timeout: float = 30.0
-    mode: Mode = "stream"
-    tickers: tuple[str, ...] = ()
-    max_deliveries: int = 5
-    block_ms: int = 1000
-    claim_interval: float = 5.0
-    stream: str = STREAM
-    group: str = GROUP
-    dead_letter_stream: str = DEAD_LETTER_STREAM
-    dead_letter_maxlen: int = 100_000
-    stream_maxlen: int = 1_000_000
-    wait_replicas: int = 0
-    wait_timeout_ms: int = 500
-    # Patterns.
-    detectors: tuple[str, ...] = ("price_movement", "volume_spike")
-    price_move_pct: float = 1.0
-    volume_spike_factor: float = 3.0
-    volume_window: int = 20
-    pattern_ttl: int = 86_400
-    # Operations.
-    http_host: str = "127.0.0.1"
-    http_port: int = 9108
-    log_level: str = "INFO"
-
-    @property
-    def uses_sentinel(self) -> bool:
-        return bool(self.sentinels)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        e = _Env(os.environ if env is None else env)
-        sentinels: tuple[tuple[str, int], ...] = e.get("REDIS_SENTINELS", (), _sentinel_list)
-        socket_timeout = e.get("REDIS_SOCKET_TIMEOUT", 2.0, _positive_float)
-        block_ms = e.get("TICKSTOCKPL_BLOCK_MS", 1000, _int_range(1, 60_000))
-        if socket_timeout * 1000 <= block_ms:
-            # A blocking read must end before the socket gives up on it.
-            raise SettingsError(
-                "REDIS_SOCKET_TIMEOUT",
-                f"must exceed TICKSTOCKPL_BLOCK_MS ({block_ms} ms), got {socket_timeout} s",
-            )
-        tls = e.get("REDIS_TLS", False, _bool)
-        settings = cls(
-            redis_host=e.get("REDIS_HOST", "localhost", _nonempty),
-            redis_port=e.get("REDIS_PORT", 6379, _port),
-            redis_db=e.get("REDIS_DB", 0, _int_range(0, 15)),
-            redis_username=e.get("REDIS_USERNAME", None, _nonempty),
-            redis_password=e.get("REDIS_PASSWORD", None, _nonempty),
-            sentinels=sentinels,
-            sentinel_master=e.get("REDIS_SENTINEL_MASTER", DEFAULT_MASTER, _nonempty),
-            sentinel_username=e.get("REDIS_SENTINEL_USERNAME", None, _nonempty),
-            sentinel_password=e.get("REDIS_SENTINEL_PASSWORD", None, _nonempty),
-            tls=tls,
-            tls_ca_file=e.get("REDIS_TLS_CA_FILE", None, _readable_file),
-            tls_cert_file=e.get("REDIS_TLS_CERT_FILE", None, _readable_file),
-            tls_key_file=e.get("REDIS_TLS_KEY_FILE", None, _readable_file),
-            socket_timeout=socket_timeout,
-            connect_timeout=e.get("REDIS_CONNECT_TIMEOUT", 2.0, _positive_float),
-            sentinel_timeout=e.get("REDIS_SENTINEL_TIMEOUT", 0.5, _positive_float),
-            failover_timeout=e.get("REDIS_FAILOVER_TIMEOUT", 30.0, _positive_float),
-            consumer_id=e.get(
-                "TICKSTOCKPL_CONSUMER_ID", f"{socket.gethostname()}-{os.getpid()}", _name
-            ),
-            batch_size=e.get("TICKSTOCKPL_BATCH_SIZE", 500, _int_range(1, 10_000)),
-            process_timeout=e.get("TICKSTOCKPL_PROCESS_TIMEOUT", 30.0, _positive_float),
-            mode=e.get("TICKSTOCKPL_MODE", "stream", _mode),
-            tickers=e.get("TICKSTOCKPL_TICKERS", (), _tickers),
-            max_deliveries=e.get("TICKSTOCKPL_MAX_DELIVERIES", 5, _int_range(1, 1000)),
-            block_ms=block_ms,
-            claim_interval=e.get("TICKSTOCKPL_CLAIM_INTERVAL", 5.0, _positive_float),
-            stream=e.get("TICKSTOCKPL_STREAM", STREAM, _nonempty),
-            group=e.get("TICKSTOCKPL_GROUP", GROUP, _nonempty),
-            dead_letter_stream=e.get(
-                "TICKSTOCKPL_DEAD_LETTER_STREAM", DEAD_LETTER_STREAM, _nonempty
-            ),
-            dead_letter_maxlen=e.get(
-                "TICKSTOCKPL_DEAD_LETTER_MAXLEN", 100_000, _int_range(1, 10**9)
-            ),
-            stream_maxlen=e.get("TICKSTOCKPL_STREAM_MAXLEN", 1_000_000, _int_range(1, 10**9)),
-            wait_replicas=e.get(
-                "TICKSTOCKPL_WAIT_REPLICAS", 1 if sentinels else 0, _int_range(0, 16)
-            ),
-            wait_timeout_ms=e.get("TICKSTOCKPL_WAIT_TIMEOUT_MS", 500, _int_range(1, 60_000)),
-            detectors=e.get("TICKSTOCKPL_DETECTORS", ("price_movement", "volume_spike"), _detectors),
-            price_move_pct=e.get("TICKSTOCKPL_PRICE_MOVE_PCT", 1.0, _positive_float),
-            volume_spike_factor=e.get("TICKSTOCKPL_VOLUME_SPIKE_FACTOR", 3.0, _positive_float),
-            volume_window=e.get("TICKSTOCKPL_VOLUME_WINDOW", 20, _int_range(2, 10_000)),
-            pattern_ttl=e.get("TICKSTOCKPL_PATTERN_TTL", 86_400, _int_range(1, 10**8)),
-            http_host=e.get("TICKSTOCKPL_HTTP_HOST", "127.0.0.1", _nonempty),
-            http_port=e.get("TICKSTOCKPL_HTTP_PORT", 9108, _int_range(0, 65535)),
-            log_level=e.get("TICKSTOCKPL_LOG_LEVEL", "INFO", _log_level),
-        )
-        if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
-            raise SettingsError("REDIS_TLS_KEY_FILE", "set both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, or neither")
-        if not tls and (settings.tls_ca_file or settings.tls_cert_file):
-            raise SettingsError("REDIS_TLS", "TLS files are set but REDIS_TLS is off")
-        return settings
-
-
-class _Env:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
-        raw = self._env.get(name)
-        if raw is None or raw.strip() == "":
-            return default
-        try:
-            return parse(raw.strip())
-        except (ValueError, OSError) as exc:
-            raise SettingsError(name, f"{exc} (got {raw!r})") from None
-
-
+# -- parsers: raw text -> value, ValueError with the problem ------------------
 def _nonempty(raw: str) -> str:
     return raw
 
@@ -247,12 +108,10 @@ def _tickers(raw: str) -> tuple[str, ...]:
 
 
 def _detectors(raw: str) -> tuple[str, ...]:
-    from tickstockpl.patterns import DETECTORS  # late import: patterns imports settings
-
     items = tuple(d.strip() for d in raw.split(",") if d.strip())
-    unknown = [d for d in items if d not in DETECTORS and d != "none"]
+    unknown = [d for d in items if d not in REGISTRY and d != "none"]
     if unknown:
-        raise ValueError(f"unknown detector(s) {unknown}; known: {sorted(DETECTORS)} or 'none'")
+        raise ValueError(f"unknown detector(s) {unknown}; known: {sorted(REGISTRY)} or 'none'")
     return tuple(d for d in items if d != "none")
 
 
@@ -267,3 +126,126 @@ def _log_level(raw: str) -> str:
     if up not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return up
+
+
+def env(variable: str, parse: Callable[[str], Any]) -> dict[str, Any]:
+    """Field metadata: read this field from `variable`, through `parse`."""
+    return {"env": variable, "parse": parse}
+
+
+def _default_consumer_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Redis data node (direct mode) and credentials.
+    redis_host: str = field(default="localhost", metadata=env("REDIS_HOST", _nonempty))
+    redis_port: int = field(default=CONTRACT.redis_port, metadata=env("REDIS_PORT", _port))
+    redis_db: int = field(default=0, metadata=env("REDIS_DB", _int_range(0, 15)))
+    redis_username: str | None = field(default=None, metadata=env("REDIS_USERNAME", _nonempty))
+    redis_password: str | None = field(default=None, metadata=env("REDIS_PASSWORD", _nonempty))
+    # Sentinel: empty tuple means connect directly to redis_host:redis_port.
+    sentinels: tuple[tuple[str, int], ...] = field(
+        default=(), metadata=env("REDIS_SENTINELS", _sentinel_list))
+    sentinel_master: str = field(
+        default=CONTRACT.master_name, metadata=env("REDIS_SENTINEL_MASTER", _nonempty))
+    sentinel_username: str | None = field(
+        default=None, metadata=env("REDIS_SENTINEL_USERNAME", _nonempty))
+    sentinel_password: str | None = field(
+        default=None, metadata=env("REDIS_SENTINEL_PASSWORD", _nonempty))
+    tls: bool = field(default=False, metadata=env("REDIS_TLS", _bool))
+    tls_ca_file: str | None = field(default=None, metadata=env("REDIS_TLS_CA_FILE", _readable_file))
+    tls_cert_file: str | None = field(
+        default=None, metadata=env("REDIS_TLS_CERT_FILE", _readable_file))
+    tls_key_file: str | None = field(default=None, metadata=env("REDIS_TLS_KEY_FILE", _readable_file))
+    socket_timeout: float = field(default=2.0, metadata=env("REDIS_SOCKET_TIMEOUT", _positive_float))
+    connect_timeout: float = field(default=2.0, metadata=env("REDIS_CONNECT_TIMEOUT", _positive_float))
+    sentinel_timeout: float = field(
+        default=0.5, metadata=env("REDIS_SENTINEL_TIMEOUT", _positive_float))
+    failover_timeout: float = field(
+        default=30.0, metadata=env("REDIS_FAILOVER_TIMEOUT", _positive_float))
+    # Consumer.
+    consumer_id: str = field(
+        default_factory=_default_consumer_id, metadata=env("TICKSTOCKPL_CONSUMER_ID", _name))
+    batch_size: int = field(default=500, metadata=env("TICKSTOCKPL_BATCH_SIZE", _int_range(1, 10_000)))
+    process_timeout: float = field(
+        default=30.0, metadata=env("TICKSTOCKPL_PROCESS_TIMEOUT", _positive_float))
+    mode: Mode = field(default="stream", metadata=env("TICKSTOCKPL_MODE", _mode))
+    tickers: tuple[str, ...] = field(default=(), metadata=env("TICKSTOCKPL_TICKERS", _tickers))
+    max_deliveries: int = field(
+        default=5, metadata=env("TICKSTOCKPL_MAX_DELIVERIES", _int_range(1, 1000)))
+    block_ms: int = field(default=1000, metadata=env("TICKSTOCKPL_BLOCK_MS", _int_range(1, 60_000)))
+    claim_interval: float = field(
+        default=5.0, metadata=env("TICKSTOCKPL_CLAIM_INTERVAL", _positive_float))
+    stream: str = field(default=CONTRACT.stream, metadata=env("TICKSTOCKPL_STREAM", _nonempty))
+    group: str = field(default=CONTRACT.group, metadata=env("TICKSTOCKPL_GROUP", _nonempty))
+    dead_letter_stream: str = field(
+        default=CONTRACT.dead_letter_stream, metadata=env("TICKSTOCKPL_DEAD_LETTER_STREAM", _nonempty))
+    dead_letter_maxlen: int = field(
+        default=100_000, metadata=env("TICKSTOCKPL_DEAD_LETTER_MAXLEN", _int_range(1, 10**9)))
+    stream_maxlen: int = field(
+        default=1_000_000, metadata=env("TICKSTOCKPL_STREAM_MAXLEN", _int_range(1, 10**9)))
+    # AUTO: 1 with Sentinels (a write counts once a replica has it), else 0.
+    wait_replicas: int = field(
+        default=AUTO, metadata=env("TICKSTOCKPL_WAIT_REPLICAS", _int_range(0, 16)))
+    wait_timeout_ms: int = field(
+        default=500, metadata=env("TICKSTOCKPL_WAIT_TIMEOUT_MS", _int_range(1, 60_000)))
+    # Patterns.
+    detectors: tuple[str, ...] = field(
+        default=tuple(REGISTRY), metadata=env("TICKSTOCKPL_DETECTORS", _detectors))
+    price_move_pct: float = field(
+        default=1.0, metadata=env("TICKSTOCKPL_PRICE_MOVE_PCT", _positive_float))
+    volume_spike_factor: float = field(
+        default=3.0, metadata=env("TICKSTOCKPL_VOLUME_SPIKE_FACTOR", _positive_float))
+    volume_window: int = field(
+        default=20, metadata=env("TICKSTOCKPL_VOLUME_WINDOW", _int_range(2, 10_000)))
+    pattern_ttl: int = field(
+        default=86_400, metadata=env("TICKSTOCKPL_PATTERN_TTL", _int_range(1, 10**8)))
+    # Operations.
+    http_host: str = field(default="127.0.0.1", metadata=env("TICKSTOCKPL_HTTP_HOST", _nonempty))
+    http_port: int = field(default=9108, metadata=env("TICKSTOCKPL_HTTP_PORT", _int_range(0, 65535)))
+    log_level: str = field(default="INFO", metadata=env("TICKSTOCKPL_LOG_LEVEL", _log_level))
+
+    def __post_init__(self) -> None:
+        if self.wait_replicas == AUTO:
+            object.__setattr__(self, "wait_replicas", 1 if self.sentinels else 0)
+
+    @property
+    def uses_sentinel(self) -> bool:
+        return bool(self.sentinels)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            variable, parse = f.metadata["env"], f.metadata["parse"]
+            raw = e.get(variable)
+            if raw is None or raw.strip() == "":
+                continue  # the field's default
+            try:
+                values[f.name] = parse(raw.strip())
+            except (ValueError, OSError) as exc:
+                raise SettingsError(variable, f"{exc} (got {raw!r})") from None
+        settings = cls(**values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        """Rules that involve more than one setting."""
+        if self.socket_timeout * 1000 <= self.block_ms:
+            # A blocking read must end before the socket gives up on it.
+            raise SettingsError(
+                "REDIS_SOCKET_TIMEOUT",
+                f"must exceed TICKSTOCKPL_BLOCK_MS ({self.block_ms} ms), got {self.socket_timeout} s",
+            )
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise SettingsError("REDIS_TLS_KEY_FILE", "set both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, or neither")
+        if not self.tls and (self.tls_ca_file or self.tls_cert_file):
+            raise SettingsError("REDIS_TLS", "TLS files are set but REDIS_TLS is off")
+
+
+def variables() -> dict[str, dataclasses.Field[Any]]:
+    """Every environment variable, with the field it sets (docs check, --help)."""
+    return {f.metadata["env"]: f for f in dataclasses.fields(Settings)}

@@ -1,12 +1,13 @@
-"""Stream mode: one consumer in the shared group, at-least-once.
+"""Stream source: the durable stream read through the consumer group, at-least-once.
 
-Loop: drain our own pending entries (XREADGROUP id 0) first, then read new
-ones in batches; commit side effects, then XACK (effects.py). Every claim
-interval, XAUTOCLAIM entries idle longer than the process timeout from
-consumers that died. Entries delivered more than TICKSTOCKPL_MAX_DELIVERIES
-times go to the dead-letter stream. After a failover the new master may have
-lost our acks (async replication) or even the group: we re-drain pending
-entries and recreate the group on NOGROUP.
+Fetch drains our own pending entries (XREADGROUP id 0) after every reopen,
+then reads new ones in batches; every claim interval it XAUTOCLAIMs entries
+idle longer than the process timeout from consumers that died. An entry
+delivered more than TICKSTOCKPL_MAX_DELIVERIES times goes to the dead-letter
+stream. The ack (XACK) is queued by Effects after the side effects. After a
+failover the new master may have lost our acks (async replication) or even
+the group: the loop reopens this source, which recreates the group (BUSYGROUP
+if it exists) and re-drains; NOGROUP at any time reopens it too.
 """
 
 from __future__ import annotations
@@ -15,117 +16,65 @@ import logging
 import time
 from typing import Any
 
+import redis
+from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
-from tickstockpl.connection import RETRYABLE, Connector, format_address
-from tickstockpl.effects import Effects
-from tickstockpl.endpoints import LiveState
+from tickstockpl.contract import CONTRACT
+from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
-from tickstockpl.notify import Notifier
-from tickstockpl.processor import Processor
-from tickstockpl.signals import Shutdown
+from tickstockpl.settings import Settings
+from tickstockpl.ticks import DATA_FIELD
+from tickstockpl.worker import Fetched
 
 log = logging.getLogger(__name__)
-DATA_FIELD = b"data"
 Entry = tuple[bytes, dict[bytes, bytes] | None]
+STATS_INTERVAL_S = 5.0
+
+# KEYS[1] stream; ARGV[1] group, ARGV[2] ids (space separated). One argument
+# instead of thousands: packing arguments costs more than the server work.
+_ACK = """
+local ids = {}
+for id in string.gmatch(ARGV[2], '%S+') do
+  ids[#ids + 1] = id
+  if #ids == 4000 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)); ids = {} end
+end
+if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
+return 0
+"""
 
 
-class StreamConsumer:
-    def __init__(
-        self,
-        connector: Connector,
-        shutdown: Shutdown,
-        metrics: Metrics | None = None,
-        state: LiveState | None = None,
-        notifier: Notifier | None = None,
-    ) -> None:
-        self.conn = connector
-        self.settings = s = connector.settings
-        self.client = connector.client
-        self.shutdown = shutdown
-        self.metrics = metrics or Metrics()
-        self.state = state or LiveState()
-        self.notifier = notifier or Notifier()
-        self.processor = Processor(s)
-        self.effects = Effects(self.client, s, self.metrics)
-        self.processed = 0
-        self._generation = -1
+class StreamSource:
+    kind = "stream"
+    seen_prefix = CONTRACT.seen_prefix
+
+    def __init__(self, settings: Settings, client: redis.Redis, metrics: Metrics) -> None:
+        self.settings = settings
+        self.client = client
+        self.metrics = metrics
+        self._group_ready = False
         self._drain_from: bytes | None = b"0"
         self._claim_from = b"0-0"
         self._next_claim = 0.0
         self._next_stats = 0.0
 
-    # -- loop ---------------------------------------------------------------
-    def run(self) -> int:
-        s = self.settings
-        log.info(
-            "stream consumer starting",
-            extra={"ctx": {"consumer": s.consumer_id, "stream": s.stream, "group": s.group}},
-        )
-        while not self.shutdown.requested:
-            self.state.beat()
-            self.notifier.watchdog()
-            try:
-                self._step()
-                self.state.connected = True
-            except ResponseError as exc:
-                if "NOGROUP" in str(exc):
-                    log.warning("group missing on this master; recreating")
-                    self.state.group_ready = False
-                    self._generation = -1  # ensure group and re-drain on next step
-                    continue
-                log.exception("redis refused a command")
-                self.shutdown.wait(1.0)
-            except RETRYABLE as exc:
-                self.state.connected = False
-                self._drain_from = b"0"  # a batch may be delivered but not acked
-                log.error(
-                    "redis unreachable beyond the failover budget; still trying",
-                    extra={"ctx": {"error": f"{type(exc).__name__}: {exc}"}},
-                )
-                self.shutdown.wait(1.0)
-            finally:
-                self.metrics.reconnects.set(self.conn.reconnects)
-                self.metrics.failovers.set(self.conn.failovers)
-                self.metrics.connected.set(1 if self.state.connected else 0)
-        self.notifier.stopping()
-        log.info(
-            "stream consumer stopped",
-            extra={"ctx": {"processed": self.processed, "signal": self.shutdown.signal_name}},
-        )
-        return 0
+    @property
+    def ready(self) -> bool:
+        return self._group_ready
 
-    def _step(self) -> None:
-        s = self.settings
-        self.conn.check_master()
-        if self._generation != self.conn.generation:
-            # Start, or a failover: the new master may lack the group or our acks.
-            self._ensure_group()
-            self._generation = self.conn.generation
-            self._drain_from = b"0"
-        if self._drain_from is not None:
-            entries = self._read(self._drain_from, block=None)
-            if not entries:
-                self._drain_from = None
-                self.notifier.ready()
-                return
-            self._drain_from = entries[-1][0]
-            self._handle(entries, check_deliveries=True)
-            return
-        now = time.monotonic()
-        if now >= self._next_claim:
-            self._next_claim = now + s.claim_interval
-            self._claim()
-        if now >= self._next_stats:
-            self._next_stats = now + 5.0
-            self._stats()
-        entries = self._read(b">", block=s.block_ms)
-        if entries:
-            self._handle(entries, check_deliveries=False)
+    @property
+    def draining(self) -> bool:
+        return self._drain_from is not None
 
-    # -- redis --------------------------------------------------------------
-    def _ensure_group(self) -> None:
+    def describe(self) -> dict[str, Any]:
+        return {"stream": self.settings.stream, "group": self.settings.group}
+
+    def stats(self) -> dict[str, Any]:
+        return {}
+
+    def reopen(self) -> None:
         s = self.settings
+        self._group_ready = False
         try:
             # id 0: a group recreated after a failover re-reads what the stream
             # still holds; duplicates are harmless, losses are not.
@@ -134,9 +83,49 @@ class StreamConsumer:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        self.state.group_ready = True
-        self.state.master = format_address(self.conn.master_address())
+        self._group_ready = True
+        self._drain_from = b"0"  # the new master may have lost our acks
 
+    def lost_state(self, exc: ResponseError) -> bool:
+        if "NOGROUP" in str(exc):
+            self._group_ready = False
+            return True
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def observe(self, batch: Batch) -> None:
+        pass
+
+    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None:
+        if ids:
+            s = self.settings
+            # EVAL, not EVALSHA: a freshly promoted master has an empty script cache.
+            pipe.eval(_ACK, 1, s.stream, s.group, b" ".join(ids))
+
+    def fetch(self) -> Fetched | None:
+        s = self.settings
+        if self._drain_from is not None:
+            entries = self._read(self._drain_from, block=None)
+            if not entries:
+                self._drain_from = None
+                return None
+            self._drain_from = entries[-1][0]
+            return self._sort(entries, check_deliveries=True)
+        now = time.monotonic()
+        if now >= self._next_stats:
+            self._next_stats = now + STATS_INTERVAL_S
+            self._stats()
+        if now >= self._next_claim:
+            self._next_claim = now + s.claim_interval
+            claimed = self._claim()
+            if claimed:
+                return self._sort(claimed, check_deliveries=True)
+        entries = self._read(b">", block=s.block_ms)
+        return self._sort(entries, check_deliveries=False) if entries else None
+
+    # -- redis --------------------------------------------------------------
     def _read(self, from_id: bytes, block: int | None) -> list[Entry]:
         s = self.settings
         reply: Any = self.client.xreadgroup(
@@ -146,7 +135,7 @@ class StreamConsumer:
             return []
         return list(reply[0][1])
 
-    def _claim(self) -> None:
+    def _claim(self) -> list[Entry]:
         s = self.settings
         reply: Any = self.client.xautoclaim(
             s.stream, s.group, s.consumer_id,
@@ -158,7 +147,7 @@ class StreamConsumer:
         if entries:
             self.metrics.claimed.inc(len(entries))
             log.info("claimed idle entries", extra={"ctx": {"count": len(entries)}})
-            self._handle(entries, check_deliveries=True)
+        return entries
 
     def _stats(self) -> None:
         s = self.settings
@@ -179,42 +168,24 @@ class StreamConsumer:
         )
         return {r["message_id"]: r["times_delivered"] for r in rows}
 
-    # -- processing -----------------------------------------------------------
-    def _handle(self, entries: list[Entry], check_deliveries: bool) -> None:
-        started = time.perf_counter()
-        s = self.settings
+    def _sort(self, entries: list[Entry], check_deliveries: bool) -> Fetched:
+        """Entries to process, to dead-letter, or only to ack; all of them are acked."""
         over: set[bytes] = set()
         if check_deliveries:
             counts = self._deliveries(entries)
-            over = {i for i, n in counts.items() if n > s.max_deliveries}
-        items: list[tuple[bytes | None, bytes]] = []
-        ack_only: list[bytes] = []
-        late: list[tuple[bytes, bytes]] = []
+            over = {i for i, n in counts.items() if n > self.settings.max_deliveries}
+        out = Fetched(ack_ids=[e[0] for e in entries])
+        trimmed = 0
         for entry_id, fields in entries:
             if fields is None:  # trimmed from the stream while pending
-                ack_only.append(entry_id)
+                trimmed += 1
                 continue
             raw = fields.get(DATA_FIELD)
-            if raw is None:
-                raw = repr(fields).encode()
-                late.append((entry_id, raw))
-                continue
-            if entry_id in over:
-                late.append((entry_id, raw))
-                continue
-            items.append((entry_id, raw))
-        batch = self.processor.process(items)
-        for entry_id, raw in late:
-            reason = "max_deliveries" if entry_id in over else "missing_data_field"
-            batch.dead.append((reason, f"entry {entry_id.decode()}", raw, entry_id))
-        batch.ack_ids = [e[0] for e in entries]
-        self.effects.commit(batch)
-        self.processed += batch.valid
-        m = self.metrics
-        m.ticks.inc(batch.valid)
-        now = time.time()
-        for ts in batch.tick_times:
-            m.e2e_latency.observe(now - ts)
-        m.batch_latency.observe(time.perf_counter() - started)
-        if ack_only:
-            log.info("acked entries trimmed while pending", extra={"ctx": {"count": len(ack_only)}})
+            if entry_id in over or raw is None:
+                reason = "max_deliveries" if entry_id in over else "missing_data_field"
+                out.dead.append((reason, f"entry {entry_id.decode()}", raw or repr(fields).encode(), entry_id))
+            else:
+                out.items.append((entry_id, raw))
+        if trimmed:
+            log.info("acked entries trimmed while pending", extra={"ctx": {"count": trimmed}})
+        return out

@@ -57,6 +57,9 @@ class Tick(msgspec.Struct, gc=False):
             raise ValueError("publisher and seq must be given together")
 
 
+# Stream entries hold one field with the tick's JSON, the same bytes as a pub/sub message.
+DATA_FIELD = b"data"
+
 _decoder = msgspec.json.Decoder(Tick)
 _encoder = msgspec.json.Encoder()
 
@@ -77,15 +80,25 @@ def encode(tick: Tick) -> bytes:
     return _encoder.encode(tick)
 
 
-def tick_identity(tick: Tick, entry_id: bytes | None, raw: bytes) -> str:
+def tick_digest(tick: Tick) -> str:
+    """A digest of the tick's own fields (its canonical encoding, not the raw bytes).
+
+    The same tick re-sent, even re-serialised with other spacing or key order,
+    has the same digest. Unknown extra fields are not part of it.
+    """
+    return hashlib.blake2b(_encoder.encode(tick), digest_size=12).hexdigest()
+
+
+def tick_identity(tick: Tick, digest: str | None = None) -> str:
     """A name for this tick that survives redelivery and republishing.
 
-    (publisher, seq) when present, so a tick re-sent after a failover (new
-    stream id) is still recognised; else the stream entry id; else a hash of
-    the raw message (pub/sub from a feed without sequence numbers).
+    `publisher:seq` when present; else a digest of the tick's content, so a
+    producer that re-sends a spec-format tick after a failed write (a second
+    stream entry, or a second pub/sub message) still names the same tick. The
+    cost: two distinct ticks with identical content share a name, and only
+    the first can yield a pattern event. Never the stream entry id, which a
+    re-send changes. `digest`: tick_digest(tick) if the caller has it already.
     """
     if tick.publisher is not None:
         return f"{tick.publisher}:{tick.seq}"
-    if entry_id is not None:
-        return f"entry:{entry_id.decode()}"
-    return "raw:" + hashlib.blake2b(raw, digest_size=12).hexdigest()
+    return "digest:" + (tick_digest(tick) if digest is None else digest)

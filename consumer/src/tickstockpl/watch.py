@@ -1,6 +1,6 @@
 """`watch-patterns`: record every pattern event as a JSON line, through failovers.
 
-Drills count duplicates by pattern_id in the file this writes.
+Drills count duplicates in the file this writes (see audit.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from tickstockpl.connection import RETRYABLE, Connector
-from tickstockpl.settings import PATTERN_CHANNEL
+from tickstockpl.contract import CONTRACT
 from tickstockpl.signals import Shutdown
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def watch_patterns(connector: Connector, shutdown: Shutdown, out_path: str) -> i
         while not shutdown.requested:
             try:
                 if not subscribed:
-                    pubsub.subscribe(PATTERN_CHANNEL)
+                    pubsub.subscribe(CONTRACT.channel_patterns)
                     subscribed = True
                     log.info("watching pattern events", extra={"ctx": {"out": out_path}})
                 msg = pubsub.get_message(timeout=0.5)
