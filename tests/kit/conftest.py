@@ -6,3 +6,4 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plugins" / "filter"))
 sys.path.insert(0, str(ROOT / "plugins" / "vars"))
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
