@@ -23,6 +23,9 @@ DOCUMENTATION = """
         gives each key to the group all as tickstock_<key>.
     options:
       stage:
+        # Only beside the inventory: then the inventory's group_vars, which
+        # host_group_vars reads after this plugin, override the contract.
+        default: inventory
         ini:
           - key: stage
             section: vars_tickstock_contract
