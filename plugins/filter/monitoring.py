@@ -1,0 +1,217 @@
+"""Prometheus scrape targets from what the roles deployed, and the monitoring roles' checks.
+
+    hostvars | tickstock_exporter_targets(hosts, cluster)
+        -> {"jobs": {"tickstock_redis": [sd], "tickstock_sentinel": [sd]}, "problems": [str]}
+    hostvars | tickstock_consumer_targets(hosts, cluster, fallback)
+        -> {"jobs": {"tickstockpl": [sd]}, "problems": [str]}
+    checks | tickstock_monitoring_invalid -> [str]
+
+An ``sd`` is one entry of a Prometheus file_sd file: ``{"targets": [...],
+"labels": {...}}``. Targets come from local facts, so Prometheus scrapes what
+was deployed, not what the inventory guesses:
+
+* the redis_exporter role writes ``/etc/ansible/facts.d/redis_exporter.fact``
+  with ``{"endpoints": {"redis": "addr:port", "sentinel": "addr:port"}}``;
+* the tickstock_consumer role's ``tickstockpl.fact`` lists each instance's
+  ``/metrics`` endpoint as ``"metrics": ["addr:port", ...]`` (instance N at
+  index N-1). For consumer hosts whose fact has no such list yet (a consumer
+  role from before it did), the endpoints are derived from the inventory's
+  tickstock_consumer_* variables, with ``fallback`` for those it does not set.
+
+The job names are the ones monitoring/rules/*.yml select on; they are written
+here and in the rules only.
+
+``tickstock_monitoring_invalid`` takes the same ``[name, value, rule, *args]``
+checks as ``tickstock_invalid`` (plugins/filter/tickstock_checks.py) and knows
+its rules plus the ones below.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    # Ansible loads each filter file on its own; let this one see its siblings.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from tickstock_checks import RULES as CHECK_RULES
+from tickstock_checks import Rule, _shown
+
+# Exporter instance (key of the fact's "endpoints") -> Prometheus job.
+EXPORTER_JOBS = {"redis": "tickstock_redis", "sentinel": "tickstock_sentinel"}
+CONSUMER_JOB = "tickstockpl"
+
+_WILDCARDS = ("0.0.0.0", "::", "")
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_IP_ALLOW_KEYWORDS = ("localhost", "link-local", "multicast")
+
+
+def _local(hostvars: Mapping[str, Any], host: str, fact: str) -> Mapping[str, Any] | None:
+    host_vars = hostvars.get(host)
+    if not isinstance(host_vars, Mapping):
+        return None
+    local = host_vars.get("ansible_local")
+    if not isinstance(local, Mapping):
+        facts = host_vars.get("ansible_facts")
+        local = facts.get("ansible_local") if isinstance(facts, Mapping) else None
+    value = local.get(fact) if isinstance(local, Mapping) else None
+    return value if isinstance(value, Mapping) else None
+
+
+def _default_ipv4(host_vars: Mapping[str, Any]) -> str | None:
+    facts = host_vars.get("ansible_facts")
+    for source in (facts if isinstance(facts, Mapping) else {}, host_vars):
+        for key in ("default_ipv4", "ansible_default_ipv4"):
+            value = source.get(key)
+            if isinstance(value, Mapping) and value.get("address"):
+                return str(value["address"])
+    return None
+
+
+def _labels(cluster: str, instance: str, **extra: str) -> dict[str, str]:
+    return {"cluster": cluster, "instance": instance, **extra}
+
+
+def exporter_targets(hostvars: Mapping[str, Any], hosts: Iterable[str], cluster: str) -> dict[str, Any]:
+    """file_sd entries of every exporter the redis_exporter role deployed on ``hosts``."""
+    jobs: dict[str, list[dict[str, Any]]] = {job: [] for job in EXPORTER_JOBS.values()}
+    problems = []
+    for host in hosts:
+        fact = _local(hostvars, host, "redis_exporter")
+        endpoints = fact.get("endpoints") if fact else None
+        if not isinstance(endpoints, Mapping) or not endpoints:
+            problems.append(
+                f"{host}: no exporter endpoints in /etc/ansible/facts.d/redis_exporter.fact; "
+                "run the redis_exporter role there first"
+            )
+            continue
+        for name, address in sorted(endpoints.items()):
+            job = EXPORTER_JOBS.get(name)
+            if job is None:
+                problems.append(f"{host}: unknown exporter instance {name!r} in redis_exporter.fact")
+                continue
+            jobs[job].append({"targets": [str(address)], "labels": _labels(cluster, host)})
+    return {"jobs": jobs, "problems": problems}
+
+
+def _fallback_endpoints(host: str, host_vars: Mapping[str, Any], fallback: Mapping[str, Any]) -> tuple[list[str], str]:
+    def setting(name: str) -> Any:
+        return host_vars.get(f"tickstock_consumer_{name}", fallback.get(name))
+
+    listen = str(setting("http_host") or "")
+    if listen in _WILDCARDS:
+        listen = _default_ipv4(host_vars) or ""
+        if not listen:
+            return [], f"{host}: the consumers listen on all addresses, but the host's address is unknown (no facts)"
+    try:
+        loopback = listen == "localhost" or ipaddress.ip_address(listen).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return [], (
+            f"{host}: the consumers' /metrics listen on {listen} only; set tickstock_consumer_http_host to an "
+            "address Prometheus can reach (and tickstock_consumer_http_expose: true)"
+        )
+    try:
+        base, count = int(setting("http_port_base")), int(setting("instances"))
+    except (TypeError, ValueError):
+        return [], f"{host}: tickstock_consumer_http_port_base and tickstock_consumer_instances must be integers"
+    shown = f"[{listen}]" if ":" in listen else listen
+    return [f"{shown}:{base + n}" for n in range(count)], ""
+
+
+def consumer_targets(
+    hostvars: Mapping[str, Any], hosts: Iterable[str], cluster: str, fallback: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """file_sd entries of every tickstockpl@N instance on ``hosts``: one per instance."""
+    entries: list[dict[str, Any]] = []
+    problems = []
+    for host in hosts:
+        host_vars = hostvars.get(host)
+        if not isinstance(host_vars, Mapping):
+            problems.append(f"{host}: no variables (not in the inventory?)")
+            continue
+        fact = _local(hostvars, host, "tickstockpl")
+        endpoints = fact.get("metrics") if fact else None
+        if not isinstance(endpoints, list):
+            endpoints, problem = _fallback_endpoints(host, host_vars, fallback or {})
+            if problem:
+                problems.append(problem)
+                continue
+        for number, address in enumerate(endpoints, 1):
+            entries.append({"targets": [str(address)], "labels": _labels(cluster, f"{host}/tickstockpl@{number}")})
+    return {"jobs": {CONSUMER_JOB: entries}, "problems": problems}
+
+
+def ip_allow(value: Any) -> str | None:
+    """Entries for systemd's IPAddressAllow=: addresses, prefixes or localhost/link-local/multicast."""
+    if not isinstance(value, list):
+        return "must be a list of IP addresses or prefixes"
+    for item in value:
+        text = str(item)
+        if text == "any":
+            return "must not contain 'any' (that allows everyone)"
+        if text in _IP_ALLOW_KEYWORDS:
+            continue
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return f"entry {text!r} must be an IP address, a prefix such as 10.0.0.0/24, or localhost"
+    return None
+
+
+def plain_names(value: Any) -> str | None:
+    """Names the exporter takes as one comma-separated option: no commas, no spaces."""
+    if not isinstance(value, list):
+        return "must be a list of names"
+    for item in value:
+        if not isinstance(item, str) or not item or re.search(r"[,\s]", item):
+            return f"entry {item!r} must be a non-empty name without commas or spaces"
+    return None
+
+
+def abs_path(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.startswith("/") or re.search(r"\s", value):
+        return "must be an absolute path without spaces"
+    return None
+
+
+def duration(value: Any) -> str | None:
+    """A Prometheus duration such as 15s, 1m30s or 15d."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        return "must be a Prometheus duration such as 15s, 1m or 15d"
+    return None
+
+
+RULES: dict[str, Rule] = {
+    **CHECK_RULES,
+    "ip_allow": ip_allow,
+    "plain_names": plain_names,
+    "abs_path": abs_path,
+    "duration": duration,
+}
+
+
+def monitoring_invalid(checks: Sequence[Sequence[Any]]) -> list[str]:
+    """Messages for the checks that fail, each starting with the variable's name."""
+    out: list[str] = []
+    for check in checks:
+        name, value, rule, *args = check
+        problem = RULES[rule](value, *args)
+        if problem:
+            out.append(f"{name}: {problem}{_shown(name, value)}")
+    return out
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "tickstock_exporter_targets": exporter_targets,
+            "tickstock_consumer_targets": consumer_targets,
+            "tickstock_monitoring_invalid": monitoring_invalid,
+        }
