@@ -1,0 +1,257 @@
+"""Monitoring after site.yml: redis_exporter on the Redis hosts, Prometheus on the monitoring host.
+
+Runs under Molecule (molecule/monitoring) or against any inventory with a monitoring group:
+    pytest --ansible-inventory=inventories/lab --connection=ansible tests/infra/test_monitoring.py
+Every test is skipped when the inventory has no monitoring host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+from conftest import CONTRACT, wait_for
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get(
+    "TESTINFRA_INVENTORY", os.path.join(os.path.dirname(__file__), "../../inventories/lab")
+)
+_runner = AnsibleRunner(INVENTORY)
+MONITORING = _runner.get_hosts("monitoring")
+REDIS = _runner.get_hosts("redis_servers")
+CONSUMERS = _runner.get_hosts("tickstock_consumers")
+testinfra_hosts = [f"ansible://{h}?ansible_inventory={INVENTORY}" for h in REDIS] if MONITORING else []
+pytestmark = pytest.mark.skipif(not MONITORING, reason="no monitoring host in this inventory")
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "monitoring" / "rules"
+INSTANCES = ["redis", "sentinel"]
+CONFIG_DIR = "/etc/prometheus-redis-exporter"
+MAX_EXPOSURE = 2.0
+PROMETHEUS = "http://127.0.0.1:9090"
+
+
+def _host(name: str):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+def _get(host, url: str, timeout: float = 5) -> tuple[int, str]:
+    """GET from the host itself; status -1 when the connection fails or times out."""
+    code = (
+        "import json, urllib.request, urllib.error\n"
+        "try:\n"
+        f"    r = urllib.request.urlopen({url!r}, timeout={timeout})\n"
+        "    print(json.dumps([r.status, r.read().decode()]))\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    print(json.dumps([e.code, e.read().decode()]))\n"
+        "except OSError as e:\n"
+        "    print(json.dumps([-1, str(e)]))\n"
+    )
+    status, body = json.loads(host.check_output("python3 -c %s", code))
+    return status, body
+
+
+def _endpoints(host) -> dict[str, str]:
+    return json.loads(host.file("/etc/ansible/facts.d/redis_exporter.fact").content_string)["endpoints"]
+
+
+def _api(path: str):
+    status, body = _get(_host(MONITORING[0]), PROMETHEUS + path)
+    assert status == 200, body[-500:]
+    reply = json.loads(body)
+    assert reply["status"] == "success", reply
+    return reply["data"]
+
+
+def _exposure(host, unit: str) -> float:
+    out = host.check_output("systemd-analyze security --no-pager %s", unit)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
+    assert m, out[-500:]
+    return float(m.group(1))
+
+
+# --- The exporters, on every Redis host ---
+
+
+@pytest.mark.parametrize("instance", INSTANCES)
+def test_exporter_instances_active_and_enabled(host, instance):
+    unit = host.service(f"prometheus-redis-exporter@{instance}")
+    assert unit.is_running
+    assert unit.is_enabled
+
+
+def test_debian_single_instance_unit_masked(host):
+    out = host.run("systemctl is-enabled prometheus-redis-exporter.service")
+    assert out.stdout.strip() == "masked"
+    assert not host.service("prometheus-redis-exporter").is_running
+
+
+def test_credentials_root_only_and_never_on_argv_or_environment(host):
+    secrets = {
+        "redis": host.ansible.get_variables()["redis_server_password"],
+        "sentinel": host.ansible.get_variables()["redis_sentinel_password"],
+    }
+    assert (host.file(CONFIG_DIR).user, host.file(CONFIG_DIR).mode) == ("root", 0o700)
+    for instance, secret in secrets.items():
+        pw = host.file(f"{CONFIG_DIR}/{instance}.password.json")
+        assert (pw.user, pw.group, pw.mode) == ("root", "root", 0o600)
+        assert secret in pw.content_string
+        assert secret not in host.file(f"{CONFIG_DIR}/{instance}.env").content_string
+        pid = host.check_output("systemctl show -p MainPID --value prometheus-redis-exporter@%s", instance)
+        assert int(pid) > 0
+        cmdline = host.file(f"/proc/{pid}/cmdline").content_string
+        environ = host.file(f"/proc/{pid}/environ").content_string
+        assert "-redis.password-file=/run/credentials/" in cmdline.replace("\0", " ")
+        for name, text in (("argv", cmdline), ("environment", environ)):
+            for other in secrets.values():
+                assert other not in text, f"a password is in the {name} of the {instance} exporter"
+
+
+def test_fact_lists_both_endpoints(host):
+    endpoints = _endpoints(host)
+    assert sorted(endpoints) == INSTANCES
+    assert endpoints["redis"].endswith(":9121") and endpoints["sentinel"].endswith(":9355")
+
+
+def test_exporter_sandbox_exposure(host):
+    exposure = _exposure(host, "prometheus-redis-exporter@redis.service")
+    assert exposure <= MAX_EXPOSURE, exposure
+
+
+def test_monitoring_host_reads_redis_and_sentinel_metrics(host):
+    monitor = _host(MONITORING[0])
+    endpoints = _endpoints(host)
+    status, redis = _get(monitor, f"http://{endpoints['redis']}/metrics")
+    assert status == 200, redis[-300:]
+    assert re.search(r"^redis_up 1$", redis, re.MULTILINE)
+    assert re.search(r'^redis_instance_info\{.*role="(master|slave)"', redis, re.MULTILINE)
+    assert f'stream="{CONTRACT["stream"]}"' in redis, "the tick stream is not exported"
+    assert 'redis_config_value{key="min-replicas-to-write"}' in redis
+    status, sentinel = _get(monitor, f"http://{endpoints['sentinel']}/metrics")
+    assert status == 200, sentinel[-300:]
+    assert re.search(r"^redis_up 1$", sentinel, re.MULTILINE)
+    master = CONTRACT["master_name"]
+    assert re.search(
+        rf'^redis_sentinel_master_ok_sentinels\{{.*master_name="{master}"\}} {len(REDIS)}$', sentinel, re.MULTILINE
+    ), [line for line in sentinel.splitlines() if line.startswith("redis_sentinel_master")]
+    quorum = rf'^redis_sentinel_master_ckquorum_status\{{master_name="{master}",.*\}} 1$'
+    assert re.search(quorum, sentinel, re.MULTILINE)
+
+
+def test_other_hosts_are_refused(host):
+    """IPAddressAllow= admits only the monitoring hosts: a consumer host gets no answer."""
+    if not CONSUMERS:
+        pytest.skip("no other host to try from")
+    other = _host(CONSUMERS[0])
+    for name, endpoint in _endpoints(host).items():
+        status, body = _get(other, f"http://{endpoint}/metrics", timeout=3)
+        assert status == -1, f"{CONSUMERS[0]} reached the {name} exporter: {status} {body[:100]}"
+
+
+# --- Prometheus, on the monitoring host (cluster-wide: run once, from the first Redis host) ---
+
+
+@pytest.fixture(scope="module")
+def monitor():
+    return _host(MONITORING[0])
+
+
+def _first(host) -> bool:
+    return host.backend.get_hostname() == REDIS[0]
+
+
+def test_prometheus_active_enabled_and_hardened(host, monitor):
+    if not _first(host):
+        pytest.skip("cluster-wide")
+    unit = monitor.service("prometheus")
+    assert unit.is_running and unit.is_enabled
+    assert _exposure(monitor, "prometheus.service") <= MAX_EXPOSURE
+    assert monitor.check_output("promtool check config /etc/prometheus/prometheus.yml")
+
+
+def test_prometheus_rules_are_the_repositorys(host, monitor):
+    if not _first(host):
+        pytest.skip("cluster-wide")
+    for path in sorted(RULES_DIR.glob("*.yml")):
+        deployed = monitor.file(f"/etc/prometheus/tickstock/rules/{path.name}")
+        assert deployed.content_string == path.read_text(), path.name
+
+
+def test_every_target_up(host, monitor):
+    if not _first(host):
+        pytest.skip("cluster-wide")
+    per_host = [int(_host(c).ansible.get_variables().get("tickstock_consumer_instances", 1)) for c in CONSUMERS]
+    expected = {
+        "tickstock_redis": len(REDIS),
+        "tickstock_sentinel": len(REDIS),
+        "tickstockpl": sum(per_host),
+        "prometheus": 1,
+    }
+
+    def all_up():
+        targets = _api("/api/v1/targets?state=active")["activeTargets"]
+        jobs: dict[str, int] = {}
+        for t in targets:
+            if t["health"] == "up":
+                jobs[t["labels"]["job"]] = jobs.get(t["labels"]["job"], 0) + 1
+        return jobs == expected and targets
+
+    targets = wait_for(all_up, timeout=60, interval=2)
+    assert targets, [(t["scrapeUrl"], t["health"], t["lastError"]) for t in _api("/api/v1/targets")["activeTargets"]]
+    master = CONTRACT["master_name"]
+    assert {t["labels"]["cluster"] for t in targets if t["labels"]["job"] != "prometheus"} == {master}
+
+
+def test_every_rule_loaded_and_evaluating(host, monitor):
+    if not _first(host):
+        pytest.skip("cluster-wide")
+    wanted = {
+        rule.get("alert") or rule["record"]
+        for path in RULES_DIR.glob("*.yml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    }
+
+    def evaluated():
+        rules = [r for g in _api("/api/v1/rules")["groups"] for r in g["rules"]]
+        return rules if all(r.get("lastEvaluation", "").startswith("20") for r in rules) else None
+
+    rules = wait_for(evaluated, timeout=30, interval=2)
+    assert rules, "rules not evaluated yet"
+    assert {r["name"] for r in rules} == wanted
+    bad = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
+    assert not bad, bad
+
+
+def test_metrics_match_the_rules(host, monitor):
+    """The series the rules select on exist with the labels they expect."""
+    if not _first(host):
+        pytest.skip("cluster-wide")
+
+    def query(expr):
+        return _api("/api/v1/query?query=" + urllib.parse.quote(expr))["result"]
+
+    masters = wait_for(lambda: query('count(redis_instance_info{job="tickstock_redis",role="master"})'), timeout=30)
+    assert masters and masters[0]["value"][1] == "1"
+    addresses = query('count by (master_address) (redis_sentinel_master_status{job="tickstock_sentinel"})')
+    assert len(addresses) == 1 and addresses[0]["value"][1] == str(len(REDIS)), addresses
+    delay = wait_for(lambda: query("tickstock:stream_group_delay_seconds"), timeout=30)
+    assert delay, "tickstock:stream_group_delay_seconds has no series"
+    assert {(d["metric"]["stream"], d["metric"]["group"]) for d in delay} == {(CONTRACT["stream"], CONTRACT["group"])}
+    assert all(float(d["value"][1]) < 30 for d in delay), delay
+    if CONSUMERS:
+        assert query('sum(tickstockpl_connected{job="tickstockpl"})'), "no consumer metrics"
+
+
+def test_no_critical_alert_firing(host, monitor):
+    if not _first(host):
+        pytest.skip("cluster-wide")
+    alerts = _api("/api/v1/alerts")["alerts"]
+    firing = [(a["labels"]["alertname"], a["labels"].get("instance")) for a in alerts
+              if a["state"] == "firing" and a["labels"].get("severity") == "critical"]
+    assert not firing, firing
