@@ -83,13 +83,11 @@ def _row(fmt: str, *values: Any) -> str:
     return (fmt % values).rstrip()
 
 
-SENTINEL_FMT = "%-18s %-21s %-8s %8s %9s %6s %5s %10s"
+SENTINEL_FMT = "%-16s %-21s %-8s %4s %4s %4s %5s %7s"
 
 
 def sentinel_table(replies: Mapping[str, Any]) -> list[str]:
-    lines = [
-        _row(SENTINEL_FMT, "SENTINEL", "MASTER", "FLAGS", "REPLICAS", "SENTINELS", "QUORUM", "EPOCH", "DOWN-AFTER")
-    ]
+    lines = [_row(SENTINEL_FMT, "SENTINEL", "MASTER", "FLAGS", "REPL", "SENT", "QUOR", "EPOCH", "DOWN-MS")]
     for host, result in replies.items():
         ok, out = _answer(result)
         try:
@@ -113,7 +111,7 @@ def sentinel_table(replies: Mapping[str, Any]) -> list[str]:
                 sentinels,
                 m.get("quorum", "?"),
                 m.get("config-epoch", "?"),
-                m.get("down-after-milliseconds", "?") + " ms",
+                m.get("down-after-milliseconds", "?"),
             )
         )
     return lines
@@ -167,7 +165,7 @@ def replication_table(infos: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-CONSUMER_FMT = "%-20s %-8s %-8s %8s %-6s %-10s %-5s %-8s %s"
+CONSUMER_FMT = "%-18s %-8s %-7s %4s %-5s %-9s %-4s %-8s %s"
 
 
 def _results(registered: Any) -> list[Any]:
@@ -176,8 +174,12 @@ def _results(registered: Any) -> list[Any]:
     return []
 
 
-def _count(value: float | None) -> int | str:
-    return "?" if value is None else int(value)
+def _count(metrics: Mapping[str, float], name: str) -> int | str:
+    """A counter as a whole number: "?" without metrics, 0 for a labelled counter with no sample yet."""
+    if not metrics:
+        return "?"
+    value = metric(metrics, name)
+    return 0 if value is None else int(value)
 
 
 def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -199,19 +201,17 @@ def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "pid": unit.get("MainPID", "?"),
                 "restarts": unit.get("NRestarts", "?"),
                 "ready": status == 200,
-                "ticks": _count(metric(values, "tickstockpl_ticks_processed_total")),
-                "bad": _count(metric(values, "tickstockpl_bad_ticks_total")),
-                "patterns": _count(metric(values, "tickstockpl_pattern_events_total")),
-                "reconnects": _count(metric(values, "tickstockpl_reconnects_total")),
+                "ticks": _count(values, "tickstockpl_ticks_processed_total"),
+                "bad": _count(values, "tickstockpl_bad_ticks_total"),
+                "patterns": _count(values, "tickstockpl_pattern_events_total"),
+                "reconnects": _count(values, "tickstockpl_reconnects_total"),
             }
         )
     return rows
 
 
 def consumer_table(consumers: Mapping[str, Any]) -> list[str]:
-    lines = [
-        _row(CONSUMER_FMT, "CONSUMER", "STATE", "PID", "RESTARTS", "READY", "TICKS", "BAD", "PATTERNS", "RECONNECTS")
-    ]
+    lines = [_row(CONSUMER_FMT, "CONSUMER", "STATE", "PID", "RST", "READY", "TICKS", "BAD", "PATTERNS", "RECONN")]
     for host, consumer in consumers.items():
         if not isinstance(consumer, Mapping):
             lines.append(_row("%-20s UNREACHABLE", host))

@@ -62,8 +62,8 @@ def test_sentinel_table() -> None:
             "redis4": result("ERR No such master with that name"),
         }
     )
-    assert lines[0].split() == ["SENTINEL", "MASTER", "FLAGS", "REPLICAS", "SENTINELS", "QUORUM", "EPOCH", "DOWN-AFTER"]
-    assert lines[1].split() == ["redis1", "172.18.0.2:6379", "master", "2", "3", "2", "3", "2000", "ms"]
+    assert lines[0].split() == ["SENTINEL", "MASTER", "FLAGS", "REPL", "SENT", "QUOR", "EPOCH", "DOWN-MS"]
+    assert lines[1].split() == ["redis1", "172.18.0.2:6379", "master", "2", "3", "2", "3", "2000"]
     assert lines[2].startswith("redis2") and "ERROR Could not connect" in lines[2]
     assert lines[3].split() == ["redis3", "UNREACHABLE"]
     assert "ERR No such master" in lines[4]
@@ -112,6 +112,11 @@ def test_consumer_rows() -> None:
         "reconnects": 2,
     }
     assert rows[1]["state"] == "failed" and rows[1]["ready"] is False and rows[1]["ticks"] == "?"
+
+
+def test_consumer_rows_count_a_counter_without_samples_as_zero() -> None:
+    rows = consumer_rows(_consumer(["tickstockpl_ticks_processed_total 5.0\n", ""], [200, 200]))
+    assert (rows[0]["ticks"], rows[0]["bad"], rows[0]["patterns"]) == (5, 0, 0)
 
 
 def test_consumer_table() -> None:
