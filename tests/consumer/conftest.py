@@ -54,6 +54,25 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             p.kill()
 
 
+@pytest.fixture
+def small_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A master, one replica and one sentinel (quorum 1): enough for SENTINEL FAILOVER, quick to start."""
+    master = start_redis(tmp_path, "master")
+    replica = start_redis(tmp_path, "replica", "--replicaof", "127.0.0.1", str(master.port))
+    c = Cluster(master, [replica], [])
+    c.procs = [master, replica]
+    try:
+        wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 15, "replica sync")
+        c.sentinels = [start_sentinel(tmp_path, "sentinel", master.port, quorum=1)]
+        c.procs += c.sentinels
+        wait_until(lambda: c.sentinels[0].client().sentinel_master(MASTER_NAME)["num-slaves"] >= 1,
+                   15, "sentinel to find the replica", step=0.1)
+        yield c
+    finally:
+        for p in c.procs:
+            p.kill()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
     proc = start_redis(tmp_path_factory.mktemp("standalone"), "standalone")

@@ -71,7 +71,7 @@ def start_redis(tmp: Path, name: str, *extra: str) -> Proc:
     d.mkdir()
     args = [
         REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
-        "--save", "", "--appendonly", "no", "--daemonize", "no",
+        "--save", "", "--appendonly", "no", "--daemonize", "no", "--repl-diskless-sync-delay", "0",
         "--logfile", str(d / "redis.log"), *extra,
     ]
     proc = Proc(port, d, subprocess.Popen(args))
@@ -79,7 +79,7 @@ def start_redis(tmp: Path, name: str, *extra: str) -> Proc:
     return proc
 
 
-def start_sentinel(tmp: Path, name: str, master_port: int) -> Proc:
+def start_sentinel(tmp: Path, name: str, master_port: int, quorum: int = 2) -> Proc:
     need(REDIS_SENTINEL)
     port = free_port()
     d = tmp / name
@@ -87,7 +87,7 @@ def start_sentinel(tmp: Path, name: str, master_port: int) -> Proc:
     conf = d / "sentinel.conf"
     conf.write_text(
         f"port {port}\nbind 127.0.0.1\ndir {d}\nlogfile {d / 'sentinel.log'}\n"
-        f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n"
+        f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} {quorum}\n"
         f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
         f"sentinel failover-timeout {MASTER_NAME} 3000\n"
         f"sentinel parallel-syncs {MASTER_NAME} 2\n"

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from servers import TICKSTOCKPL, Proc, free_port, subprocess_env, wait_until
 from tickstockpl.contract import CONTRACT
 
@@ -152,3 +153,66 @@ def test_audit_detects_loss_and_duplicate_patterns(
     verdict = json.loads(bad.stdout)
     assert bad.returncode == 1
     assert (verdict["lost"], verdict["lost_seqs"], verdict["duplicated_patterns"]) == (1, [123], 1)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["consume"], ["publish", "--count", "1"], ["health"], ["audit", "--summary-json", "/nonexistent"],
+     ["watch-patterns", "--out", "/nonexistent/p.jsonl"]],
+)
+def test_bad_setting_exits_2_on_every_command(args: list[str]) -> None:
+    proc = run_cli(args, {"REDIS_PORT": "not-a-port"}, timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert "configuration error: REDIS_PORT" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_publish_option_exits_2(redis_env: dict[str, str]) -> None:
+    proc = run_cli(["publish", "--tickers", "aapl", "--count", "1"], redis_env)
+    assert proc.returncode == 2 and "--tickers" in proc.stderr
+
+
+def _start_consumer(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    notify_path = tmp_path / "notify.sock"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(notify_path))
+    notify.settimeout(20)
+    proc = subprocess.Popen([*TICKSTOCKPL, "consume"], env=subprocess_env({**env, "NOTIFY_SOCKET": str(notify_path)}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while not notify.recv(4096).decode().startswith("READY=1"):
+        pass
+    time.sleep(0.3)  # into its blocking read
+    return proc, notify
+
+
+def test_sigint_is_a_warm_shutdown(redis_env: dict[str, str], tmp_path: Path) -> None:
+    proc, notify = _start_consumer({**redis_env, "TICKSTOCKPL_CONSUMER_ID": "int"}, tmp_path)
+    try:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=10)
+    finally:
+        notify.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    stopped = [json.loads(line) for line in err.decode().splitlines() if "consumer stopped" in line]
+    assert stopped and stopped[0]["signal"] == "SIGINT"
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+def test_second_signal_exits_at_once_with_128_plus_signal(redis_env: dict[str, str], tmp_path: Path) -> None:
+    # A long blocking read: the warm shutdown would take up to 4 s.
+    env = {**redis_env, "TICKSTOCKPL_BLOCK_MS": "4000", "REDIS_SOCKET_TIMEOUT": "6"}
+    proc, notify = _start_consumer(env, tmp_path)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        took = time.monotonic() - started
+    finally:
+        notify.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGINT
+    assert took < 1.5

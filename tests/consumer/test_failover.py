@@ -59,12 +59,20 @@ def test_health_via_sentinel_then_failover_loses_nothing(cluster: Cluster, tmp_p
          "--summary-json", str(summary_path), "--seed", "7"],
         env, tmp_path / "publisher.log",
     )
+    # A producer as TickStock's own: bare spec ticks, re-sent when a write fails.
+    spec_summary = tmp_path / "spec-summary.json"
+    spec_publisher = spawn(
+        ["publish", "--spec-format", "--rate", "200", "--duration", "8", "--publisher-id", "spec",
+         "--summary-json", str(spec_summary), "--seed", "8"],
+        env, tmp_path / "spec-publisher.log",
+    )
     try:
         time.sleep(2.5)
         old_master = cluster.master.port
         cluster.master.kill()
         wait_until(lambda: cluster.master_port() != old_master, 20, "sentinel failover", step=0.2)
         assert publisher.wait(40) == 0, (tmp_path / "publisher.log").read_text()[-3000:]
+        assert spec_publisher.wait(40) == 0, (tmp_path / "spec-publisher.log").read_text()[-3000:]
         summary = json.loads(summary_path.read_text())
 
         audit = subprocess.run(
@@ -81,7 +89,15 @@ def test_health_via_sentinel_then_failover_loses_nothing(cluster: Cluster, tmp_p
         assert verdict["lost"] == 0, verdict
         assert verdict["patterns_seen"] > 0, "no pattern events seen: the duplicate check proved nothing"
         assert verdict["duplicated_patterns"] == 0, verdict
+        assert verdict["duplicated_tick_patterns"] == 0, verdict
         assert audit.returncode == 0
+        spec_audit = subprocess.run(
+            [*TICKSTOCKPL, "audit", "--summary-json", str(spec_summary), "--patterns-log", str(patterns_log)],
+            env=subprocess_env(env), capture_output=True, timeout=90, check=False,
+        )
+        spec_verdict = json.loads(spec_audit.stdout)
+        print("spec verdict", spec_verdict, "spec retried", json.loads(spec_summary.read_text())["retried"])
+        assert spec_audit.returncode == 0 and spec_verdict["duplicated_tick_patterns"] == 0, spec_verdict
         print("gap_s", summary["longest_gap_s"], "down_after_s", DOWN_AFTER_MS / 1000)
         assert summary["longest_gap_s"] < DOWN_AFTER_MS / 1000 + GAP_ALLOWANCE_S, summary
 
@@ -94,7 +110,7 @@ def test_health_via_sentinel_then_failover_loses_nothing(cluster: Cluster, tmp_p
         assert len(consumed_of(conn, "drill", late)) == 1000
         conn.close()
     finally:
-        for p in [publisher, *consumers, pubsub, watcher]:
+        for p in [publisher, spec_publisher, *consumers, pubsub, watcher]:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         codes = [p.wait(15) for p in [*consumers, pubsub, watcher]]

@@ -2,84 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable
-from typing import Any
-
-import redis
 from servers import Proc, wait_until
 from tickstockpl.audit import consumed_of
-from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
-from tickstockpl.publisher import Publisher
-from tickstockpl.settings import Settings
-from tickstockpl.signals import Shutdown
-from tickstockpl.worker import Worker
-
-STREAM, GROUP, DEAD_LETTER_STREAM = CONTRACT.stream, CONTRACT.group, CONTRACT.dead_letter_stream
-
-
-class Running:
-    """A Worker in a thread of this process, against real Redis (stream mode unless env says)."""
-
-    def __init__(self, env: dict[str, str], **extra: str) -> None:
-        self.settings = Settings.from_env({**env, **extra})
-        self.shutdown = Shutdown()
-        self.consumer = Worker(self.settings, Connector(self.settings), self.shutdown)
-        self.thread = threading.Thread(target=self.consumer.run, daemon=True)
-        self.thread.start()
-
-    def wait(self, pred: Callable[[], bool], timeout: float = 15, what: str = "consumer") -> None:
-        wait_until(pred, timeout, what)
-
-    def stop(self) -> None:
-        self.shutdown.request()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-        self.consumer.conn.close()
-
-
-def publish(env: dict[str, str], count: int, publisher: str = "pub1") -> None:
-    settings = Settings.from_env(env)
-    conn = Connector(settings, retry_budget=0)
-    summary = Publisher(conn, settings, Shutdown(), publisher, ["AAPL", "MSFT"], 1e6, seed=1).run(count=count)
-    assert summary.confirmed == count
-    conn.close()
-
-
-def good(seq: int, **changes: Any) -> bytes:
-    tick = {
-        "event_type": "tick_data", "ticker": "AAPL", "price": 100.0 + seq, "volume": 100,
-        "timestamp": 1.7e9, "source": "synthetic", "market_status": "REGULAR",
-        "publisher": "manual", "seq": seq,
-    }
-    tick.update(changes)
-    return json.dumps(tick).encode()
-
-
-def pattern_listener(r: redis.Redis) -> tuple[list[dict[str, Any]], Callable[[], None]]:
-    """Collect every pattern event on the channel, from a real subscriber."""
-    events: list[dict[str, Any]] = []
-    ps = r.pubsub(ignore_subscribe_messages=True)
-    ps.subscribe(CONTRACT.channel_patterns)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            msg = ps.get_message(timeout=0.1)
-            if msg:
-                events.append(json.loads(msg["data"]))
-
-    t = threading.Thread(target=loop, daemon=True)
-    t.start()
-
-    def done() -> None:
-        stop.set()
-        t.join(5)
-        ps.close()
-
-    return events, done
+from workers import (
+    DEAD_LETTER_STREAM,
+    GROUP,
+    STREAM,
+    Running,
+    duplicates_per_tick,
+    good,
+    pattern_listener,
+    publish,
+    spec_tick,
+)
 
 
 def test_stream_flow_acks_records_and_publishes_once(redis_env: dict[str, str], redis_server: Proc) -> None:
@@ -104,6 +40,9 @@ def test_stream_flow_acks_records_and_publishes_once(redis_env: dict[str, str], 
     done()
     pattern_ids = [e["pattern_id"] for e in events]
     assert len(pattern_ids) == len(set(pattern_ids)), "a pattern_id was published twice"
+    # Re-sent copies have new entry ids: the identity must not come from them.
+    assert duplicates_per_tick(events) == [], "a tick yielded the same pattern twice"
+    assert all(e["tick_id"].startswith("pub1:") for e in events)
     assert r.exists(CONTRACT.pattern_prefix + pattern_ids[0])
     assert c.consumer.metrics.pattern_repeats._value.get() >= first_pass
     for e in events[:5]:
@@ -184,3 +123,44 @@ def test_group_deleted_under_a_running_consumer_is_recreated(
     c.stop()
     assert r.xinfo_groups(STREAM)[0]["name"] == GROUP.encode()
     assert r.xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_spec_format_tick_sent_twice_yields_one_pattern_event(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """A producer without publisher/seq re-sends a tick (new entry id, same content): one event."""
+    r = redis_server.client()
+    events, done = pattern_listener(r)
+    a, b, c = spec_tick(100.0, 1.7e9), spec_tick(110.0, 1.7e9 + 1), spec_tick(100.0, 1.7e9 + 2)
+    for raw in (a, b, c, b):  # b again, after c: judged against c's price, it fires again
+        r.xadd(STREAM, {"data": raw})
+    w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_DETECTORS="price_movement")
+    w.wait(lambda: w.consumer.processed == 4)
+    wait_until(lambda: len(events) >= 2, 5, "pattern events")
+    w.stop()
+    done()
+    assert r.xpending(STREAM, GROUP)["pending"] == 0
+    assert sorted(e["tick_timestamp"] for e in events) == [1.7e9 + 1, 1.7e9 + 2]  # b once, c once
+    assert duplicates_per_tick(events) == []
+    assert w.consumer.metrics.pattern_repeats._value.get() == 1
+    assert all(e["tick_id"].startswith("digest:") for e in events)
+
+
+def test_max_deliveries_boundary(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """Delivered exactly TICKSTOCKPL_MAX_DELIVERIES times: processed; once more: dead letter."""
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    at_limit = r.xadd(STREAM, {"data": good(0)})
+    over = r.xadd(STREAM, {"data": good(1)})
+    r.xreadgroup(GROUP, "c1", {STREAM: ">"})  # delivery 1 of both
+    r.xclaim(STREAM, GROUP, "c1", 0, [at_limit])  # 2
+    r.xclaim(STREAM, GROUP, "c1", 0, [over])
+    r.xclaim(STREAM, GROUP, "c1", 0, [over])  # 3
+    # The consumer's own re-read of its pending entries is one more: 3 and 4.
+    w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_MAX_DELIVERIES="3")
+    w.wait(lambda: r.xpending(STREAM, GROUP)["pending"] == 0)
+    w.stop()
+    (_, dead), = r.xrange(DEAD_LETTER_STREAM)
+    assert dead[b"reason"] == b"max_deliveries" and dead[b"entry_id"] == over
+    assert w.consumer.processed == 1
+    assert consumed_of(w.consumer.conn, "manual", [0, 1]) == {0}

@@ -4,18 +4,20 @@ Order matters for at-least-once without duplicate pattern events:
 
 1. one pipeline: SET NX each pattern key (claims its pattern_id), mark the
    seen-bitmap of each publisher (drills prove no loss with it), XADD dead
-   letters; and the source's ack when the batch found no pattern;
+   letters;
 2. WAIT for replicas (TICKSTOCKPL_WAIT_REPLICAS) if new patterns were claimed,
    so the claims survive a failover;
-3. PUBLISH the newly claimed patterns, then the source's ack.
+3. a second pipeline: PUBLISH the newly claimed patterns, then the source's
+   ack (XACK in stream mode).
 
-A pipeline is not a transaction, but Redis runs its commands in order, so an
-ack queued last never lands without the effects queued before it. If the
-master dies before 2, the claims may be lost and the redelivered ticks claim
-and publish them once. If it dies between 2 and 3 the claims survive and the
-event is not re-sent: we prefer a missed event to a second one. A Lua "SET
-NX then PUBLISH" would publish before the claim is replicated, so a failover
-could replay it; hence the WAIT in between.
+The ack waits for a second round trip because a pipeline is not a
+transaction: Redis would run an ack queued behind a refused effect (say,
+WRONGTYPE), and the batch would be acked without it. If the master dies
+before 2, the claims may be lost and the redelivered ticks claim and publish
+them once. If it dies between 2 and 3 the claims survive and the event is not
+re-sent: we prefer a missed event to a second one. A Lua "SET NX then
+PUBLISH" would publish before the claim is replicated, so a failover could
+replay it; hence the WAIT in between.
 """
 
 from __future__ import annotations
@@ -114,10 +116,7 @@ class Effects:
                 approximate=True,
             )
         self._mark(pipe, batch.seen)
-        ack_later = bool(batch.patterns)
-        if not ack_later:
-            acker.queue_ack(pipe, batch.ack_ids)
-        results = pipe.execute()
+        results = pipe.execute()  # raises if Redis refused any effect: no ack then
 
         claimed = [e for e, ok in zip(batch.patterns, results, strict=False) if ok]
         self.metrics.pattern_repeats.inc(len(batch.patterns) - len(claimed))
@@ -128,12 +127,11 @@ class Effects:
                     "pattern claims not confirmed by replicas; publishing anyway",
                     extra={"ctx": {"wanted": s.wait_replicas, "got": acked}},
                 )
-        if ack_later:
-            pipe = self.client.pipeline(transaction=False)
-            for event in claimed:
-                pipe.publish(CONTRACT.channel_patterns, _encoder.encode(event))
-            acker.queue_ack(pipe, batch.ack_ids)
-            pipe.execute()
+        pipe = self.client.pipeline(transaction=False)
+        for event in claimed:
+            pipe.publish(CONTRACT.channel_patterns, _encoder.encode(event))
+        acker.queue_ack(pipe, batch.ack_ids)
+        pipe.execute()
         for event in claimed:
             self.metrics.patterns.labels(event.pattern_type).inc()
         for reason, _detail, _raw, _id in batch.dead:

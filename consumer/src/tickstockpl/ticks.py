@@ -38,8 +38,8 @@ class TickError(Exception):
         self.detail = detail
 
 
-class Tick(msgspec.Struct, gc=False):
-    """The spec's tick_data message. Unknown extra fields are ignored."""
+class Tick(msgspec.Struct, gc=False, omit_defaults=True):
+    """The spec's tick_data message. Unknown extra fields are ignored; unset extras are not encoded."""
 
     event_type: Literal["tick_data"]
     ticker: Ticker
