@@ -91,23 +91,28 @@ def test_debian_single_instance_unit_masked(host):
     assert not host.service("prometheus-redis-exporter").is_running
 
 
-def test_credentials_root_only_and_never_on_argv_or_environment(host):
+def test_passwords_only_in_files_of_the_exporter_account(host):
+    """0600 files of redis-exporter; never on argv, in the environment or in the options."""
     secrets = {
         "redis": host.ansible.get_variables()["redis_server_password"],
         "sentinel": host.ansible.get_variables()["redis_sentinel_password"],
     }
-    assert (host.file(CONFIG_DIR).user, host.file(CONFIG_DIR).mode) == ("root", 0o700)
+    directory = host.file(CONFIG_DIR)
+    assert (directory.user, directory.group, directory.mode) == ("root", "redis-exporter", 0o750)
+    assert host.user("redis-exporter").shell == "/usr/sbin/nologin"
     for instance, secret in secrets.items():
         pw = host.file(f"{CONFIG_DIR}/{instance}.password.json")
-        assert (pw.user, pw.group, pw.mode) == ("root", "root", 0o600)
+        assert (pw.user, pw.mode) == ("redis-exporter", 0o600)
         assert secret in pw.content_string
-        assert secret not in host.file(f"{CONFIG_DIR}/{instance}.env").content_string
+        env = host.file(f"{CONFIG_DIR}/{instance}.env")
+        assert (env.user, env.mode) == ("root", 0o600)
         pid = host.check_output("systemctl show -p MainPID --value prometheus-redis-exporter@%s", instance)
         assert int(pid) > 0
-        cmdline = host.file(f"/proc/{pid}/cmdline").content_string
+        cmdline = host.file(f"/proc/{pid}/cmdline").content_string.replace("\0", " ")
         environ = host.file(f"/proc/{pid}/environ").content_string
-        assert "-redis.password-file=/run/credentials/" in cmdline.replace("\0", " ")
-        for name, text in (("argv", cmdline), ("environment", environ)):
+        assert f"-redis.password-file={CONFIG_DIR}/{instance}.password.json" in cmdline
+        assert host.check_output("ps -o user= -p %s", pid) == "redis-exporter"
+        for name, text in (("argv", cmdline), ("environment", environ), ("options", env.content_string)):
             for other in secrets.values():
                 assert other not in text, f"a password is in the {name} of the {instance} exporter"
 
