@@ -37,6 +37,26 @@ def drift(current: Any, wanted: Mapping[str, Any]) -> dict[str, str]:
     return changes
 
 
+def config_set(item: Mapping[str, Any]) -> list[str]:
+    """One drift entry (from dict2items) as the words of CONFIG SET."""
+    return ["CONFIG", "SET", str(item["key"]), redis_str(item["value"])]
+
+
+def sentinel_set(key: str, master: str, drift: Mapping[str, Any]) -> list[str]:
+    """SENTINEL SET <master> <key> <value>, for one key of a drift dict."""
+    return ["SENTINEL", "SET", master, key, redis_str(drift[key])]
+
+
+def sentinel_config_set(key: str, drift: Mapping[str, Any]) -> list[str]:
+    """SENTINEL CONFIG SET <key> <value>, for one key of a drift dict."""
+    return ["SENTINEL", "CONFIG", "SET", key, redis_str(drift[key])]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"tickstock_drift": drift}
+        return {
+            "tickstock_drift": drift,
+            "tickstock_config_set": config_set,
+            "tickstock_sentinel_set": sentinel_set,
+            "tickstock_sentinel_config_set": sentinel_config_set,
+        }

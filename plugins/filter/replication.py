@@ -2,8 +2,8 @@
 
     tickstock_current_master(sentinel_results, role_results, addresses, bootstrap)
 
-`sentinel_results` / `role_results` are the `.results` of looped redis-cli
-tasks (SENTINEL get-master-addr-by-name / ROLE); `addresses` maps inventory
+`sentinel_results` / `role_results` are the `.results` of looped tasks
+(tickstock_redis or redis-cli) running SENTINEL get-master-addr-by-name / ROLE; `addresses` maps inventory
 host -> address; `bootstrap` is the address of the inventory's bootstrap
 master. In order: the Sentinels' majority answer; else the one deployed
 server that says it is master; else the bootstrap master on a brand new set.
@@ -20,7 +20,15 @@ AMBIGUOUS = "AMBIGUOUS"
 
 
 def _lines(result: Mapping[str, Any]) -> list[str]:
-    if result.get("skipped") or result.get("rc") != 0:
+    """The first reply's words: a tickstock_redis result, or a command's stdout lines."""
+    if result.get("skipped"):
+        return []
+    if "replies" in result:
+        reply = (result.get("replies") or [None])[0]
+        if isinstance(reply, list):
+            return [str(x) for x in reply if not isinstance(x, list)]
+        return [] if reply is None else [str(reply)]
+    if result.get("rc") != 0:
         return []
     return [str(line) for line in result.get("stdout_lines") or []]
 

@@ -71,6 +71,25 @@ def password(value: Any, min_length: int = PASSWORD_MIN_LENGTH) -> str | None:
     return None
 
 
+def secrets(value: Any, names: Sequence[str]) -> str | None:
+    """tickstock_secrets: every name present, each a password or a list of two."""
+    if not isinstance(value, Mapping):
+        return "must be a mapping of secret names to passwords"
+    missing = [n for n in names if n not in value]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    for name in names:
+        item = value[name]
+        items = item if isinstance(item, list) else [item]
+        if not 1 <= len(items) <= 2:
+            return f"{name}: give one password, or a list of two while rotating"
+        for pw in items:
+            problem = password(pw)
+            if problem:
+                return f"{name}: {problem}"
+    return None
+
+
 def systemd_size(value: Any) -> str | None:
     if not isinstance(value, (str, int)) or not _SYSTEMD_SIZE.match(str(value)):
         return "must be a systemd size such as 512M, 2G, 50% or infinity"
@@ -173,6 +192,7 @@ RULES: dict[str, Rule] = {
     "port": port,
     "positive": positive,
     "password": password,
+    "secrets": secrets,
     "systemd_size": systemd_size,
     "host": host,
     "hosts": hosts,

@@ -23,16 +23,26 @@ REDIS_PORT = CONTRACT["redis_port"]
 SENTINEL_PORT = CONTRACT["sentinel_port"]
 
 
+def plain(value):
+    """Variables as testinfra reads them: unwrap Ansible's {"__ansible_unsafe": ...} markers."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 class Node:
     """One Redis server / Sentinel host, queried through redis-cli on the host."""
 
     def __init__(self, name, host):
         self.name = name
         self.host = host
-        self.vars = host.ansible.get_variables()
-        self.redis_password = self.vars["redis_server_password"]
-        self.sentinel_password = self.vars["redis_sentinel_password"]
-        self.master_name = self.vars["tickstock_master_name"]
+        self.vars = plain(host.ansible.get_variables())
+        self.secrets = self.vars["tickstock_secrets"]
+        self.master_name = self.vars.get("tickstock_master_name", CONTRACT["master_name"])
 
     @property
     def address(self):
@@ -40,17 +50,23 @@ class Node:
             "ansible_default_ipv4"
         ]["address"]
 
-    def redis(self, *args, password=True, port=REDIS_PORT):
-        """Run redis-cli; the password travels in the environment, never argv."""
-        secret = self.redis_password if port == REDIS_PORT else self.sentinel_password
-        env = f"REDISCLI_AUTH={secret} " if password else ""
+    def password(self, kind, user):
+        """The password clients use now for user ("redis" or "sentinel" kind)."""
+        secret = self.secrets[f"{kind}_{user}"]
+        return secret[0] if isinstance(secret, list) else secret
+
+    def redis(self, *args, user="admin", password=True, port=REDIS_PORT):
+        """Run redis-cli as an ACL user (admin unless told); the password goes in the environment."""
+        kind = "redis" if port == REDIS_PORT else "sentinel"
+        login = f"REDISCLI_AUTH='{self.password(kind, user)}' " if password else ""
+        who = f"--user {user} " if password else ""
         quoted = " ".join(f"'{a}'" for a in args)
-        cmd = self.host.run(f"{env}redis-cli -h 127.0.0.1 -p {port} --raw {quoted}")
+        cmd = self.host.run(f"{login}redis-cli --no-auth-warning -h 127.0.0.1 -p {port} {who}--raw {quoted}")
         assert cmd.rc == 0, cmd.stderr
         return cmd.stdout.strip()
 
-    def sentinel(self, *args, password=True):
-        return self.redis(*args, password=password, port=SENTINEL_PORT)
+    def sentinel(self, *args, user="admin", password=True):
+        return self.redis(*args, user=user, password=password, port=SENTINEL_PORT)
 
     def info(self, section):
         text = self.redis("INFO", section)

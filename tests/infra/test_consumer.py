@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
-from conftest import CONTRACT, wait_for
+from conftest import CONTRACT, plain, wait_for
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get(
     "TESTINFRA_INVENTORY",
@@ -49,14 +49,18 @@ sentinels = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in env["REDIS
 sen = Sentinel(sentinels, socket_timeout=5,
                sentinel_kwargs={"password": env.get("REDIS_SENTINEL_PASSWORD"),
                                 "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5},
-               password=env.get("REDIS_PASSWORD"), username=env.get("REDIS_USERNAME"))
+               password=ADMIN_PASSWORD, username="admin")
 r = sen.master_for(env["REDIS_SENTINEL_MASTER"], decode_responses=True)
 """.replace("ENV_FILE", repr(ENV_FILE))
 
 
 def _py(host, code: str):
-    """Run `code` after the prelude on the host; it must print one JSON value."""
-    out = host.check_output("%s -c %s", VENV_PY, _PRELUDE + code)
+    """Run `code` after the prelude on the host, logged in to Redis as the admin
+    (the consumer host itself holds no admin password); it prints one JSON value."""
+    secret = plain(host.ansible.get_variables())["tickstock_secrets"]["redis_admin"]
+    admin = secret[0] if isinstance(secret, list) else secret
+    prelude = _PRELUDE.replace("ADMIN_PASSWORD", repr(admin))
+    out = host.check_output("%s -c %s", VENV_PY, prelude + code)
     return json.loads(out)
 
 
@@ -113,7 +117,7 @@ def test_package_installed_in_venv(host):
 
 
 def test_env_files_are_root_only(host):
-    for path in [ENV_FILE] + [
+    for path in [ENV_FILE] + [f"/etc/tickstockpl/{n}.env" for n in ("consumer", "publisher", "drill")] + [
         f"/etc/tickstockpl/instance-{i}.env" for i in _instances(host)
     ]:
         f = host.file(path)

@@ -30,3 +30,11 @@ def test_new_set_uses_the_bootstrap_master():
 def test_two_masters_and_no_sentinel_is_ambiguous():
     roles = [role("r1", "master"), role("r2", "master")]
     assert current_master([], roles, ADDR, "10.0.0.1") == AMBIGUOUS
+
+
+def test_module_replies():
+    answers = [{"replies": [["10.0.0.3", "6379"]], "errors": [None]},
+               {"replies": [None], "errors": ["connect: refused"]}]
+    assert current_master(answers, [], ADDR, "10.0.0.1") == "10.0.0.3"
+    roles = [{"item": "r2", "replies": [["master", 10, []]]}, {"item": "r1", "replies": [["slave", "10.0.0.2", 6379]]}]
+    assert current_master([{"replies": [None]}], roles, ADDR, "10.0.0.1") == "10.0.0.2"
