@@ -111,7 +111,7 @@ def test_passwords_only_in_files_of_the_exporter_account(host):
         cmdline = host.file(f"/proc/{pid}/cmdline").content_string.replace("\0", " ")
         environ = host.file(f"/proc/{pid}/environ").content_string
         assert f"-redis.password-file={CONFIG_DIR}/{instance}.password.json" in cmdline
-        assert host.check_output("ps -o user= -p %s", pid) == "redis-exporter"
+        assert host.check_output("stat -c %%U /proc/%s", pid) == "redis-exporter"
         for name, text in (("argv", cmdline), ("environment", environ), ("options", env.content_string)):
             for other in secrets.values():
                 assert other not in text, f"a password is in the {name} of the {instance} exporter"
