@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any
 
 import pytest
@@ -96,6 +97,19 @@ def test_not_a_tick_object(raw: bytes) -> None:
         decode(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason", "detail"),
+    [(b"", "invalid_json", "truncated"), (b"not json", "invalid_json", "malformed"),
+     (b"[1,2]", "invalid_tick", "object"), (b"null", "invalid_tick", "object"),
+     ("\ud800", "invalid_json", "UnicodeEncodeError"), (5, "invalid_json", "TypeError")],
+)
+def test_reason_and_detail(raw: Any, reason: str, detail: str) -> None:
+    with pytest.raises(TickError) as err:
+        decode(raw)
+    assert (err.value.reason, str(err.value)) == (reason, f"{reason}: {err.value.detail}")
+    assert detail in err.value.detail
+
+
 def test_overflowing_price_rejected() -> None:
     # json.dumps would write Infinity; a feed can still send 1e999 literally.
     with pytest.raises(TickError) as err:
@@ -128,6 +142,7 @@ def test_identity_without_seq_is_the_content_not_the_bytes() -> None:
                    {"source": "polygon"}, {"market_status": "PRE"}):
         assert tick_identity(decode(with_(**change))) != tick_identity(plain), change
     assert tick_digest(plain) == tick_identity(plain).removeprefix("digest:")
+    assert re.fullmatch(r"[0-9a-f]{24}", tick_digest(plain))  # 96 bits: collisions only by identical content
     assert tick_identity(plain, "given") == "digest:given"
 
 
