@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-FILTERS = Path(__file__).resolve().parents[2] / "plugins" / "filter"
+# The repository root (tests/kit's conftest names it the same way).
+ROOT = Path(__file__).resolve().parents[2]
+FILTERS = ROOT / "plugins" / "filter"
 if str(FILTERS) not in sys.path:
     sys.path.insert(0, str(FILTERS))
