@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from tickstockpl.detectors import Finding
 from tickstockpl.patterns import pattern_id
 from tickstockpl.processor import E2E_SAMPLES, Processor
@@ -39,16 +42,20 @@ def test_batch_holds_valid_ticks_seen_seqs_patterns_and_dead_letters() -> None:
     digest = tick_digest(decode(spec_tick(99.0, timestamp=1.7e9 + 9)))
     assert (down.direction, down.tick_id, down.tick_digest) == ("down", "digest:" + digest, digest)
     assert down.tick_timestamp == 1.7e9 + 9 and down.ticker == "AAPL"
+    assert abs(up.timestamp - time.time()) < 60 and up.timestamp == down.timestamp
     assert batch.tick_times == [1.7e9, 1.7e9, 1.7e9 + 9]
 
 
-def test_a_failing_detector_dead_letters_the_tick_and_the_rest_goes_on() -> None:
+def test_a_failing_detector_dead_letters_the_tick_and_the_rest_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     p = Processor(Settings.from_env({"TICKSTOCKPL_DETECTORS": "none"}))
     p.detectors = [Broken()]
     batch = p.process([(b"2-0", good(0)), (None, good(1))])
     assert [(d[0], d[3]) for d in batch.dead] == [("detector_error", b"2-0"), ("detector_error", b"")]
     assert "detector bug" in batch.dead[0][1]
     assert batch.valid == 2 and batch.patterns == []
+    failed = [r for r in caplog.records if r.getMessage() == "detector failed"]
+    assert len(failed) == 2 and failed[0].ctx == {"detector": "broken"}  # type: ignore[attr-defined]
+    assert failed[0].exc_info is not None
 
 
 def test_end_to_end_samples_are_capped_per_batch() -> None:

@@ -247,5 +247,5 @@ class Settings:
 
 
 def variables() -> dict[str, dataclasses.Field[Any]]:
-    """Every environment variable, with the field it sets (docs check, --help)."""
+    """Every environment variable, with the field it sets (the docs are checked against it)."""
     return {f.metadata["env"]: f for f in dataclasses.fields(Settings)}
