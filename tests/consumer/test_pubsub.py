@@ -27,7 +27,7 @@ def tick(seq: int, ticker: str = "AAPL") -> bytes:
 
 def start(env: dict[str, str], **extra: str) -> tuple[Worker, Shutdown, threading.Thread]:
     shutdown = Shutdown()
-    settings = Settings.from_env({**env, **extra})
+    settings = Settings.from_env({"TICKSTOCKPL_BLOCK_MS": "100", **env, **extra})
     consumer = Worker(settings, Connector(settings), shutdown)
     t = threading.Thread(target=consumer.run, daemon=True)
     t.start()

@@ -41,6 +41,7 @@ def test_connected_metric_and_readiness_follow_redis_in_both_modes(tmp_path: Pat
         assert w.consumer.state.alive()  # still turning, only not connected
     finally:
         w.stop()
+        server.kill()
 
 
 def _monitor(port: int, out: Path) -> subprocess.Popen[bytes]:

@@ -23,7 +23,8 @@ class Running:
     """A Worker in a thread of this process, against real Redis (stream mode unless env says)."""
 
     def __init__(self, env: dict[str, str], **extra: str) -> None:
-        self.settings = Settings.from_env({**env, **extra})
+        # A short block: stopping takes at most that long.
+        self.settings = Settings.from_env({"TICKSTOCKPL_BLOCK_MS": "100", **env, **extra})
         self.shutdown = Shutdown()
         self.consumer = Worker(self.settings, Connector(self.settings), self.shutdown)
         self.thread = threading.Thread(target=self.consumer.run, daemon=True)

@@ -24,7 +24,6 @@ from tickstockpl.settings import Settings
 from tickstockpl.worker import Fetched
 
 log = logging.getLogger(__name__)
-WAIT_S = 1.0  # for the first message of a batch; also bounds shutdown latency
 
 
 def channels_for(settings: Settings) -> list[str]:
@@ -98,7 +97,8 @@ class PubSubSource:
         pass
 
     def fetch(self) -> Fetched | None:
-        msg = self._pubsub.get_message(timeout=WAIT_S)
+        # Wait as long as a stream read blocks: it bounds shutdown latency in both modes.
+        msg = self._pubsub.get_message(timeout=self.settings.block_ms / 1000)
         if msg is None:
             return None
         out = Fetched(items=[(None, msg["data"])])

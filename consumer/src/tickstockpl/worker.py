@@ -47,7 +47,7 @@ class Fetched:
 
 
 class Source(Protocol):
-    kind: str  # "stream" or "pubsub": log messages and metrics labels
+    kind: str  # "stream" or "pubsub", for log messages
     seen_prefix: str  # which seen-bitmap this mode marks
 
     @property
