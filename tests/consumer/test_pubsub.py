@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 from servers import Proc, wait_until
 from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
@@ -17,11 +18,11 @@ from tickstockpl.worker import Worker
 ALL_TICKS_CHANNEL = CONTRACT.channel_all_ticks
 
 
-def tick(seq: int, ticker: str = "AAPL") -> bytes:
+def tick(seq: int, ticker: str = "AAPL", publisher: str = "ps1") -> bytes:
     return json.dumps({
         "event_type": "tick_data", "ticker": ticker, "price": 10.0, "volume": 5,
         "timestamp": time.time(), "source": "tickstock_pl", "market_status": "PRE",
-        "publisher": "ps1", "seq": seq,
+        "publisher": publisher, "seq": seq,
     }).encode()
 
 
@@ -41,18 +42,28 @@ def source(worker: Worker) -> PubSubSource:
     return worker.source
 
 
-def test_all_ticks_channel_counts_gaps_and_dead_letters(redis_env: dict[str, str], redis_server: Proc) -> None:
+def test_all_ticks_channel_counts_gaps_and_dead_letters(
+    redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture
+) -> None:
     r = redis_server.client()
     consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub")
-    for seq in (0, 1, 4, 5, 9):  # 2,3 and 6,7,8 never published: 5 missing
-        r.publish(ALL_TICKS_CHANNEL, tick(seq))
+    # ps1: 2,3 and 6,7,8 never published: 5 missing; 1 comes twice. ps2 starts at 7: nothing missing.
+    for seq, publisher in ((0, "ps1"), (1, "ps1"), (7, "ps2"), (4, "ps1"), (1, "ps1"), (5, "ps1"), (8, "ps2"),
+                           (9, "ps1")):
+        r.publish(ALL_TICKS_CHANNEL, tick(seq, publisher=publisher))
     r.publish(ALL_TICKS_CHANNEL, b'{"event_type": "tick_data"}')
-    wait_until(lambda: consumer.processed == 5 and r.xlen(CONTRACT.dead_letter_stream) == 1, 5, "ticks")
+    wait_until(lambda: consumer.processed == 8 and r.xlen(CONTRACT.dead_letter_stream) == 1, 5, "ticks")
     shutdown.request()
     t.join(5)
+    assert not t.is_alive()
     gaps = source(consumer).gaps
-    assert gaps.missing == 5
+    assert (gaps.missing, gaps.repeats, gaps.last) == (5, 1, {"ps1": 9, "ps2": 8})
     assert consumer.metrics.gaps._value.get() == 5
+    warned = [rec.ctx for rec in caplog.records if rec.getMessage() == "gap in publisher sequence"]
+    assert warned == [
+        {"publisher": "ps1", "before_seq": 4, "missing": 2},
+        {"publisher": "ps1", "before_seq": 9, "missing": 3},
+    ]
     assert r.getbit(CONTRACT.pubsub_seen_prefix + "ps1", 9) == 1
     assert not r.exists(CONTRACT.seen_prefix + "ps1"), "pub/sub must not vouch for stream delivery"
 
@@ -68,4 +79,5 @@ def test_ticker_channels_only(redis_env: dict[str, str], redis_server: Proc) -> 
     time.sleep(0.2)
     shutdown.request()
     t.join(5)
+    assert not t.is_alive()
     assert consumer.processed == 2 and source(consumer).gaps.missing == 0  # filtered: gaps not judged

@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--seed", type=int, help="random seed for prices and volumes")
     pub.add_argument(
         "--spec-format", action="store_true",
-        help="send the spec's bare ticks, without publisher/seq (re-sent on failure like the others)",
+        help="send bare ticks, without publisher/seq (re-sent on failure like the others)",
     )
 
     sub.add_parser("health", help="ping the master; JSON line; exit 1 if unhealthy")

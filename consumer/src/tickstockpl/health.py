@@ -1,4 +1,4 @@
-"""The spec's health check: ping, latency, and the role of the node reached."""
+"""The health check (docs/interface.md#health): ping, latency, and the role of the node reached."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ SOURCE = "tickstock_pl"  # who sends pattern events, as the tick `source` names 
 
 
 class PatternEvent(msgspec.Struct, gc=False):
-    """The spec's pattern message, plus pattern_id and a little context."""
+    """A pattern event as docs/interface.md describes it."""
 
     event_type: str
     ticker: str

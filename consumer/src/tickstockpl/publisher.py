@@ -1,7 +1,7 @@
 """Synthetic tick source for drills and load tests, written through producer.py.
 
 By default each tick carries `publisher` and `seq`; with `spec_format` it
-carries neither, as a producer that sends the spec's bare format would. Each
+carries neither, as a producer that sends bare ticks would. Each
 batch is one confirmed write (TickProducer): XADD to the stream, PUBLISH to
 the channels, WAIT. A batch that fails or is not confirmed is re-sent as is
 until it is confirmed or the run is stopped, so the stream may hold a tick

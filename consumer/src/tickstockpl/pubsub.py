@@ -1,4 +1,4 @@
-"""Pub/sub source: the spec's channels, best effort, with visible gaps.
+"""Pub/sub source: the tick channels, best effort, with visible gaps.
 
 Subscribes the all-ticks channel, or the per-ticker channel of each ticker in
 TICKSTOCKPL_TICKERS. Pub/sub keeps nothing for a disconnected subscriber, so

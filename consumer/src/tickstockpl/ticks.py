@@ -3,8 +3,9 @@
 Validation is declarative (msgspec constraints), not hand checks. `decode`
 raises only TickError, whatever the bytes.
 
-Accepted `source` values: the spec lists polygon, synthetic and tickstock_pl,
-but its own example message uses "massive", so all four are accepted.
+The rules are documented in docs/interface.md (a tick). `source` accepts
+polygon, synthetic, tickstock_pl and massive: TickStock's own examples use
+massive as well.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class TickError(Exception):
 
 
 class Tick(msgspec.Struct, gc=False, omit_defaults=True):
-    """The spec's tick_data message. Unknown extra fields are ignored; unset extras are not encoded."""
+    """A tick_data message. Unknown extra fields are ignored; unset extras are not encoded."""
 
     event_type: Literal["tick_data"]
     ticker: Ticker
