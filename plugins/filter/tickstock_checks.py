@@ -178,6 +178,12 @@ def quorum(value: Any, sentinels: int) -> str | None:
     return None
 
 
+def choice(value: Any, options: Sequence[Any]) -> str | None:
+    if value in options:
+        return None
+    return "must be one of " + ", ".join(repr(o) for o in options)
+
+
 def above(value: Any, other: Any, other_name: str) -> str | None:
     try:
         if float(value) > float(other):
@@ -202,6 +208,7 @@ RULES: dict[str, Rule] = {
     "loopback_or_allowed": loopback_or_allowed,
     "quorum": quorum,
     "above": above,
+    "choice": choice,
 }
 
 

@@ -20,6 +20,7 @@ EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 with open(Path(__file__).resolve().parents[2] / "consumer/src/tickstockpl/contract.toml", "rb") as _f:
     CONTRACT = tomllib.load(_f)
 REDIS_PORT = CONTRACT["redis_port"]
+TLS_DIR = "/etc/redis/tls"
 SENTINEL_PORT = CONTRACT["sentinel_port"]
 
 
@@ -61,9 +62,16 @@ class Node:
         login = f"REDISCLI_AUTH='{self.password(kind, user)}' " if password else ""
         who = f"--user {user} " if password else ""
         quoted = " ".join(f"'{a}'" for a in args)
-        cmd = self.host.run(f"{login}redis-cli --no-auth-warning -h 127.0.0.1 -p {port} {who}--raw {quoted}")
+        cmd = self.host.run(f"{login}redis-cli --no-auth-warning -h 127.0.0.1 -p {port} {self.tls}{who}--raw {quoted}")
         assert cmd.rc == 0, cmd.stderr
         return cmd.stdout.strip()
+
+    @property
+    def tls(self):
+        """redis-cli's TLS options when the tier runs TLS only (the host's own certificate)."""
+        if not self.vars.get("tickstock_tls", CONTRACT["tls"]):
+            return ""
+        return f"--tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/host.crt --key {TLS_DIR}/host.key "
 
     def sentinel(self, *args, user="admin", password=True):
         return self.redis(*args, user=user, password=password, port=SENTINEL_PORT)

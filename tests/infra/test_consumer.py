@@ -46,10 +46,14 @@ for line in open(ENV_FILE):
         k, v = line.split("=", 1)
         env[k] = shlex.split(v)[0] if v else ""
 sentinels = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in env["REDIS_SENTINELS"].split(",")]
+tls = {}
+if env.get("REDIS_TLS") == "true":
+    tls = {"ssl": True, "ssl_ca_certs": env["REDIS_TLS_CA_FILE"], "ssl_certfile": env["REDIS_TLS_CERT_FILE"],
+           "ssl_keyfile": env["REDIS_TLS_KEY_FILE"]}
 sen = Sentinel(sentinels, socket_timeout=5,
                sentinel_kwargs={"password": env.get("REDIS_SENTINEL_PASSWORD"),
-                                "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5},
-               password=ADMIN_PASSWORD, username="admin")
+                                "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5, **tls},
+               password=ADMIN_PASSWORD, username="admin", **tls)
 r = sen.master_for(env["REDIS_SENTINEL_MASTER"], decode_responses=True)
 """.replace("ENV_FILE", repr(ENV_FILE))
 

@@ -104,7 +104,7 @@ def test_unauthenticated_clients_are_refused(cluster):
             assert "NOAUTH" in out, (name, port, out)
         # From another host, over the private network.
         peer = next(n for n in cluster.values() if n is not node)
-        remote = peer.host.run(f"redis-cli -h {node.address} -p {REDIS_PORT} PING")
+        remote = peer.host.run(f"redis-cli -h {node.address} -p {REDIS_PORT} {peer.tls}PING")
         assert "NOAUTH" in remote.stdout, (name, remote.stdout, remote.stderr)
 
 
