@@ -160,6 +160,25 @@ def test_other_hosts_are_refused(host):
         assert status == -1, f"{CONSUMERS[0]} reached the {name} exporter: {status} {body[:100]}"
 
 
+def test_consumer_metrics_only_from_the_monitoring_host(host):
+    """The consumers' /metrics answer the monitoring host and nobody else (issue 12)."""
+    if not _first(host) or not CONSUMERS:
+        pytest.skip("cluster-wide, and needs a consumer host")
+    consumer = _host(CONSUMERS[0])
+    urls = [t["scrapeUrl"] for t in _api("/api/v1/targets?state=active")["activeTargets"]
+            if t["labels"]["job"] == "tickstockpl"]
+    assert urls, "Prometheus has no consumer target"
+    for url in urls:
+        status, body = _get(_host(MONITORING[0]), url)
+        assert status == 200 and "tickstockpl_connected" in body, (url, status)
+    deny = consumer.check_output("systemctl show -p IPAddressDeny --value tickstockpl@1.service")
+    if not deny:
+        pytest.xfail("tickstockpl@.service has no IPAddressDeny= yet: every host can read the consumers' /metrics")
+    for url in urls:
+        status, _ = _get(host, url, timeout=3)
+        assert status == -1, f"{REDIS[0]} reached the consumer endpoint {url}"
+
+
 # --- Prometheus, on the monitoring host (cluster-wide: run once, from the first Redis host) ---
 
 
