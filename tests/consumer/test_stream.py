@@ -164,3 +164,20 @@ def test_max_deliveries_boundary(redis_env: dict[str, str], redis_server: Proc) 
     assert dead[b"reason"] == b"max_deliveries" and dead[b"entry_id"] == over
     assert w.consumer.processed == 1
     assert consumed_of(w.consumer.conn, "manual", [0, 1]) == {0}
+
+
+def test_restart_drains_all_its_own_pending_entries_batch_by_batch(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """What this consumer was handed before it died comes back to it first, however many batches."""
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    for i in range(25):
+        r.xadd(STREAM, {"data": good(i)})
+    r.xreadgroup(GROUP, "c1", {STREAM: ">"})
+    w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_BATCH_SIZE="10",
+                TICKSTOCKPL_PROCESS_TIMEOUT="600", TICKSTOCKPL_CLAIM_INTERVAL="600")
+    w.wait(lambda: w.consumer.processed == 25 and not w.consumer.source.draining)
+    w.stop()
+    assert r.xpending(STREAM, GROUP)["pending"] == 0
+    assert w.consumer.metrics.claimed._value.get() == 0  # drained, not claimed
