@@ -68,6 +68,15 @@ def rotation(secrets: Mapping[str, Any], new: Mapping[str, str], phase: str) -> 
     return out
 
 
+def acl_users(acl_list: Any) -> list[str]:
+    """The user names of an ACL LIST reply ("user <name> ...")."""
+    return [line.split()[1] for line in (acl_list or []) if str(line).startswith("user ")]
+
+
+def acl_deluser(name: str) -> list[str]:
+    return ["ACL", "DELUSER", name]
+
+
 def fingerprint(value: Any) -> str:
     """A stable hash of any JSON-able value (desired users, an ACL LIST reply)."""
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
@@ -81,4 +90,6 @@ class FilterModule:
             "tickstock_acl_setuser": acl_setuser,
             "tickstock_fingerprint": fingerprint,
             "tickstock_rotation": rotation,
+            "tickstock_acl_users": acl_users,
+            "tickstock_acl_deluser": acl_deluser,
         }

@@ -3,7 +3,7 @@
 import hashlib
 
 import pytest
-from acl import acl_hashes, acl_setuser, current, fingerprint, rotation
+from acl import acl_deluser, acl_hashes, acl_setuser, acl_users, current, fingerprint, rotation
 
 
 def sha(p):
@@ -40,3 +40,9 @@ def test_rotation_phases():
 
 def test_fingerprint_is_stable():
     assert fingerprint({"b": 1, "a": [1, 2]}) == fingerprint({"a": [1, 2], "b": 1})
+
+
+def test_user_names_of_acl_list():
+    reply = ["user admin on #ab ~* &* +@all", "user default off", "user x on nopass"]
+    assert acl_users(reply) == ["admin", "default", "x"]
+    assert acl_deluser("x") == ["ACL", "DELUSER", "x"]
