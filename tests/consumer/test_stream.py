@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from servers import Proc, wait_until
 from tickstockpl.audit import consumed_of
 from tickstockpl.contract import CONTRACT
@@ -67,6 +69,7 @@ def test_bad_ticks_go_to_dead_letter_and_flow_continues(
     ]
     assert dead[0][b"payload"] == b"{not json" and dead[1][b"payload"] == payloads[2]
     assert b"ticker" in dead[1][b"detail"] and dead[0][b"consumer"] == b"c1"
+    assert b"no data field" in dead[3][b"payload"]  # the entry as it was, for whoever looks
     assert r.xpending(STREAM, GROUP)["pending"] == 0
     assert consumed_of(c.consumer.conn, "manual", [0, 1, 2, 3]) == {0, 3}
 
@@ -181,3 +184,41 @@ def test_restart_drains_all_its_own_pending_entries_batch_by_batch(
     w.stop()
     assert r.xpending(STREAM, GROUP)["pending"] == 0
     assert w.consumer.metrics.claimed._value.get() == 0  # drained, not claimed
+    batches = w.consumer.metrics.registry.get_sample_value("tickstockpl_batch_processing_seconds_count")
+    assert batches == 3  # 10 + 10 + 5: a read never takes more than a batch
+
+
+def test_entry_trimmed_while_pending_is_acked_and_the_rest_processed(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    ids = [r.xadd(STREAM, {"data": good(i)}) for i in range(3)]
+    r.xreadgroup(GROUP, "c1", {STREAM: ">"})
+    r.xdel(STREAM, ids[1])  # MAXLEN or an operator removed it while c1 held it
+    w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1")
+    w.wait(lambda: r.xpending(STREAM, GROUP)["pending"] == 0)
+    w.stop()
+    assert w.consumer.processed == 2
+    assert consumed_of(w.consumer.conn, "manual", [0, 1, 2]) == {0, 2}
+
+
+def test_stats_and_claims_leave_a_live_consumers_entries_alone(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """Pending and lag as gauges; entries idle less than the process timeout are not claimed."""
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    for i in range(30):
+        r.xadd(STREAM, {"data": good(i)})
+    r.xreadgroup(GROUP, "busy-1", {STREAM: ">"}, count=10)  # alive, still working on 10
+    w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_PROCESS_TIMEOUT="600",
+                TICKSTOCKPL_CLAIM_INTERVAL="0.1")
+    w.wait(lambda: w.consumer.processed == 20)
+    time.sleep(0.5)  # several claim passes
+    w.stop()
+    m = w.consumer.metrics
+    # The first snapshot, taken before c1's first read: 10 pending (busy-1's), 20 not delivered.
+    assert (m.pending._value.get(), m.stream_lag._value.get()) == (10, 20)
+    assert m.claimed._value.get() == 0
+    assert r.xpending(STREAM, GROUP)["consumers"] == [{"name": b"busy-1", "pending": 10}]
