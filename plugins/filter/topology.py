@@ -6,7 +6,6 @@
                                                            views, agreed, down_after_ms, ...}
     tickstock_replica_ok(info, master_host, addr_map, min_offset=0) -> bool
     tickstock_master_ok(info, replicas)                 -> bool
-    tickstock_replicas_caught_up(info, replicas)        -> bool
 
 `sentinel_replies` holds, per Sentinel host, the registered result of
 `redis-cli --raw SENTINEL MASTER <name>` (None or a failed result when the
@@ -24,7 +23,7 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     # Ansible loads each filter file on its own; let this one see its siblings.
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-from redis_replies import info_replicas, parse_info, parse_pairs
+from redis_replies import parse_info, parse_pairs
 
 
 def addr_map(addresses: Mapping[str, Any], hosts: Iterable[str] | None = None) -> dict[str, str]:
@@ -112,19 +111,6 @@ def master_ok(info: Any, replicas: Any) -> bool:
     return i.get("role") == "master" and _int(i.get("connected_slaves"), -1) == _int(replicas, -2)
 
 
-def replicas_caught_up(info: Any, replicas: Any) -> bool:
-    """A master with `replicas` replicas connected, each with every byte of its replication stream.
-
-    Read from a master whose writes are paused, it says that whichever replica
-    Sentinel promotes has every write the master acknowledged.
-    """
-    i = parse_info(info)
-    if not master_ok(i, replicas):
-        return False
-    offset = i.get("master_repl_offset")
-    return all(r.get("offset") == offset and r.get("state") == "online" for r in info_replicas(i))
-
-
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -132,5 +118,4 @@ class FilterModule:
             "tickstock_topology": topology,
             "tickstock_replica_ok": replica_ok,
             "tickstock_master_ok": master_ok,
-            "tickstock_replicas_caught_up": replicas_caught_up,
         }

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_RAW, result
-from topology import addr_map, master_ok, replica_ok, replicas_caught_up, topology
+from topology import addr_map, master_ok, replica_ok, topology
 
 ADDRS = {
     "redis1": "172.18.0.2 fd00::2",
@@ -107,12 +107,3 @@ def test_master_ok() -> None:
     assert not master_ok(INFO_REPLICA, 0)
     assert not master_ok(None, 0)
 
-
-def test_replicas_caught_up() -> None:
-    assert replicas_caught_up(INFO_MASTER, 2)
-    behind = INFO_MASTER.replace("offset=10771,lag=0", "offset=10700,lag=0")
-    assert not replicas_caught_up(behind, 2)
-    syncing = INFO_MASTER.replace("state=online,offset=10771,lag=1", "state=wait_bgsave,offset=10771,lag=1")
-    assert not replicas_caught_up(syncing, 2)
-    assert not replicas_caught_up(INFO_MASTER, 3)
-    assert not replicas_caught_up(INFO_REPLICA, 0)
