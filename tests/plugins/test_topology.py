@@ -106,4 +106,3 @@ def test_master_ok() -> None:
     assert not master_ok(INFO_MASTER, 1)
     assert not master_ok(INFO_REPLICA, 0)
     assert not master_ok(None, 0)
-
