@@ -126,6 +126,17 @@ def tickers(value: Any) -> str | None:
     return None
 
 
+def pubsub_instances(value: Any) -> str | None:
+    if not isinstance(value, list) or len(value) > 64:
+        return "must be a list of at most 64 entries like {tickers: [AAPL]} or {}"
+    for entry in value:
+        if not isinstance(entry, Mapping) or set(entry) - {"tickers"}:
+            return f"entry {entry!r} must be a mapping with at most the key tickers"
+        if "tickers" in entry and tickers(entry["tickers"]):
+            return f"entry {entry!r}: {tickers(entry['tickers'])}"
+    return None
+
+
 def host_ports(value: Any) -> str | None:
     if not isinstance(value, list):
         return "must be a list of host:port"
@@ -204,6 +215,7 @@ RULES: dict[str, Rule] = {
     "hosts": hosts,
     "host_ports": host_ports,
     "tickers": tickers,
+    "pubsub_instances": pubsub_instances,
     "env_names": env_names,
     "loopback_or_allowed": loopback_or_allowed,
     "quorum": quorum,
