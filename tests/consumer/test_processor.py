@@ -6,6 +6,7 @@ import time
 
 import pytest
 from tickstockpl.detectors import Finding
+from tickstockpl.effects import _ranges
 from tickstockpl.patterns import pattern_id
 from tickstockpl.processor import E2E_SAMPLES, Processor
 from tickstockpl.settings import Settings
@@ -66,3 +67,9 @@ def test_end_to_end_samples_are_capped_per_batch() -> None:
     assert len(batch.tick_times) <= E2E_SAMPLES + 1 and batch.tick_times[:2] == [1.7e9, 1.7e9 + 3]
     few = p.process((None, good(i, timestamp=1.7e9 + i)) for i in range(5))
     assert few.tick_times == [1.7e9 + i for i in range(5)]
+
+
+def test_seen_seqs_are_sent_as_ranges() -> None:
+    assert _ranges([9, 1, 2, 3, 7, 10, 3]) == b"1-3,7-7,9-10"
+    assert _ranges([0, 2]) == b"0-0,2-2"
+    assert _ranges([5]) == b"5-5"
