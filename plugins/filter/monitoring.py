@@ -12,11 +12,14 @@ was deployed, not what the inventory guesses:
 
 * the redis_exporter role writes ``/etc/ansible/facts.d/redis_exporter.fact``
   with ``{"endpoints": {"redis": "addr:port", "sentinel": "addr:port"}}``;
-* the tickstock_consumer role's ``tickstockpl.fact`` lists each instance's
-  ``/metrics`` endpoint as ``"metrics": ["addr:port", ...]`` (instance N at
-  index N-1). For consumer hosts whose fact has no such list yet (a consumer
-  role from before it did), the endpoints are derived from the inventory's
-  tickstock_consumer_* variables, with ``fallback`` for those it does not set.
+* the tickstock_consumer role's ``tickstockpl.fact`` lists every instance
+  (``"instances": [{"id": 1, "mode": "stream", "port": 9108}, ...]``, the
+  pub/sub ones from id 101). The address is the fact's ``http_host`` if it
+  has one, else the inventory's tickstock_consumer_http_host (the host's
+  default address when it is a wildcard), with ``fallback`` for what the
+  inventory does not set; a fact
+  without the list (a consumer role from before it) gives instances
+  1..tickstock_consumer_instances on tickstock_consumer_http_port_base + N - 1.
 
 The job names are the ones monitoring/rules/*.yml select on; they are written
 here and in the rules only.
@@ -99,36 +102,43 @@ def exporter_targets(hostvars: Mapping[str, Any], hosts: Iterable[str], cluster:
     return {"jobs": jobs, "problems": problems}
 
 
-def _fallback_endpoints(host: str, host_vars: Mapping[str, Any], fallback: Mapping[str, Any]) -> tuple[list[str], str]:
-    def setting(name: str) -> Any:
-        return host_vars.get(f"tickstock_consumer_{name}", fallback.get(name))
-
-    listen = str(setting("http_host") or "")
+def _address(host: str, host_vars: Mapping[str, Any], fact: Mapping[str, Any] | None,
+             fallback: Mapping[str, Any]) -> tuple[str, str]:
+    """The address Prometheus reaches the host's consumers at, or a problem."""
+    listen = str((fact or {}).get("http_host")
+                 or host_vars.get("tickstock_consumer_http_host", fallback.get("http_host")) or "")
     if listen in _WILDCARDS:
         listen = _default_ipv4(host_vars) or ""
         if not listen:
-            return [], f"{host}: the consumers listen on all addresses, but the host's address is unknown (no facts)"
+            return "", f"{host}: the consumers listen on all addresses, but the host's address is unknown (no facts)"
     try:
         loopback = listen == "localhost" or ipaddress.ip_address(listen).is_loopback
     except ValueError:
         loopback = False
     if loopback:
-        return [], (
+        return "", (
             f"{host}: the consumers' /metrics listen on {listen} only; set tickstock_consumer_http_host to an "
             "address Prometheus can reach (and tickstock_consumer_http_expose: true)"
         )
-    try:
-        base, count = int(setting("http_port_base")), int(setting("instances"))
-    except (TypeError, ValueError):
-        return [], f"{host}: tickstock_consumer_http_port_base and tickstock_consumer_instances must be integers"
-    shown = f"[{listen}]" if ":" in listen else listen
-    return [f"{shown}:{base + n}" for n in range(count)], ""
+    return (f"[{listen}]" if ":" in listen else listen), ""
+
+
+def _instances(host_vars: Mapping[str, Any], fact: Mapping[str, Any] | None,
+               fallback: Mapping[str, Any]) -> list[tuple[int, int, str]]:
+    """(id, port, mode) of every instance: from the fact, else from the inventory."""
+    listed = fact.get("instances") if fact else None
+    if isinstance(listed, list):
+        return [(int(i["id"]), int(i["port"]), str(i.get("mode", "stream"))) for i in listed]
+    base = int(host_vars.get("tickstock_consumer_http_port_base", fallback.get("http_port_base")))
+    count = int(host_vars.get("tickstock_consumer_instances", fallback.get("instances")))
+    return [(n, base + n - 1, "stream") for n in range(1, count + 1)]
 
 
 def consumer_targets(
     hostvars: Mapping[str, Any], hosts: Iterable[str], cluster: str, fallback: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """file_sd entries of every tickstockpl@N instance on ``hosts``: one per instance."""
+    fallback = fallback or {}
     entries: list[dict[str, Any]] = []
     problems = []
     for host in hosts:
@@ -137,14 +147,20 @@ def consumer_targets(
             problems.append(f"{host}: no variables (not in the inventory?)")
             continue
         fact = _local(hostvars, host, "tickstockpl")
-        endpoints = fact.get("metrics") if fact else None
-        if not isinstance(endpoints, list):
-            endpoints, problem = _fallback_endpoints(host, host_vars, fallback or {})
-            if problem:
-                problems.append(problem)
-                continue
-        for number, address in enumerate(endpoints, 1):
-            entries.append({"targets": [str(address)], "labels": _labels(cluster, f"{host}/tickstockpl@{number}")})
+        try:
+            instances = _instances(host_vars, fact, fallback)
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"{host}: cannot read the consumer instances (tickstockpl.fact or tickstock_consumer_*)")
+            continue
+        address, problem = _address(host, host_vars, fact, fallback)
+        if problem:
+            problems.append(problem)
+            continue
+        for number, port, mode in sorted(instances):
+            entries.append({
+                "targets": [f"{address}:{port}"],
+                "labels": _labels(cluster, f"{host}/tickstockpl@{number}", mode=mode),
+            })
     return {"jobs": {CONSUMER_JOB: entries}, "problems": problems}
 
 

@@ -211,7 +211,8 @@ def test_prometheus_rules_are_the_repositorys(host, monitor):
 def test_every_target_up(host, monitor):
     if not _first(host):
         pytest.skip("cluster-wide")
-    per_host = [int(_host(c).ansible.get_variables().get("tickstock_consumer_instances", 1)) for c in CONSUMERS]
+    per_host = [len(json.loads(_host(c).file("/etc/ansible/facts.d/tickstockpl.fact").content_string)["instances"])
+                for c in CONSUMERS]
     expected = {
         "tickstock_redis": len(REDIS),
         "tickstock_sentinel": len(REDIS),

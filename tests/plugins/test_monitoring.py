@@ -49,14 +49,28 @@ def test_exporter_targets_unknown_instance() -> None:
     assert "unknown exporter instance 'valkey'" in exporter_targets(hostvars, ["r1"], "c")["problems"][0]
 
 
+INSTANCES = [
+    {"id": 1, "mode": "stream", "tickers": [], "port": 9108},
+    {"id": 2, "mode": "stream", "tickers": [], "port": 9109},
+    {"id": 101, "mode": "pubsub", "tickers": ["AAPL"], "port": 9208},
+]
+
+
 def test_consumer_targets_from_the_fact() -> None:
-    hostvars = {"c1": {"ansible_local": {"tickstockpl": {"metrics": ["10.0.0.5:9108", "10.0.0.5:9109"]}}}}
+    hostvars = {"c1": {"ansible_local": {"tickstockpl": {"instances": INSTANCES}},
+                       "tickstock_consumer_http_host": "10.0.0.5"}}
     out = consumer_targets(hostvars, ["c1"], "c", FALLBACK)
     assert out["problems"] == []
     assert out["jobs"]["tickstockpl"] == [
-        {"targets": ["10.0.0.5:9108"], "labels": {"cluster": "c", "instance": "c1/tickstockpl@1"}},
-        {"targets": ["10.0.0.5:9109"], "labels": {"cluster": "c", "instance": "c1/tickstockpl@2"}},
+        {"targets": ["10.0.0.5:9108"], "labels": {"cluster": "c", "instance": "c1/tickstockpl@1", "mode": "stream"}},
+        {"targets": ["10.0.0.5:9109"], "labels": {"cluster": "c", "instance": "c1/tickstockpl@2", "mode": "stream"}},
+        {"targets": ["10.0.0.5:9208"], "labels": {"cluster": "c", "instance": "c1/tickstockpl@101", "mode": "pubsub"}},
     ]
+
+
+def test_consumer_targets_address_from_the_fact_first() -> None:
+    hostvars = {"c1": {"ansible_local": {"tickstockpl": {"instances": INSTANCES[:1], "http_host": "10.0.0.7"}}}}
+    assert consumer_targets(hostvars, ["c1"], "c", FALLBACK)["jobs"]["tickstockpl"][0]["targets"] == ["10.0.0.7:9108"]
 
 
 def test_consumer_targets_fallback_from_inventory_variables() -> None:
@@ -87,7 +101,8 @@ def test_consumer_targets_fallback_wildcard_uses_the_default_address() -> None:
         ({}, "listen on 127.0.0.1 only"),
         ({"tickstock_consumer_http_host": "localhost"}, "listen on localhost only"),
         ({"tickstock_consumer_http_host": "0.0.0.0"}, "address is unknown"),
-        ({"tickstock_consumer_http_host": "10.0.0.5", "tickstock_consumer_instances": "two"}, "must be integers"),
+        ({"tickstock_consumer_http_host": "10.0.0.5", "tickstock_consumer_instances": "two"}, "cannot read"),
+        ({"ansible_local": {"tickstockpl": {"instances": [{"id": 1}]}}}, "cannot read"),
     ],
 )
 def test_consumer_targets_problems(host_vars: dict[str, object], expected: str) -> None:
