@@ -30,6 +30,10 @@ def test_stream_flow_acks_records_and_publishes_once(redis_env: dict[str, str], 
     assert len(consumed_of(c.consumer.conn, "pub1", list(range(3000)))) == 3000
     first_pass = len(events)
     assert first_pass > 0, "synthetic random walk should trigger the price detector"
+    get = c.consumer.metrics.registry.get_sample_value
+    e2e_count, e2e_sum = get("tickstockpl_end_to_end_seconds_count"), get("tickstockpl_end_to_end_seconds_sum")
+    assert e2e_count and 0 < e2e_sum / e2e_count < 60  # ticks stamped just now
+    assert 0 < get("tickstockpl_batch_processing_seconds_sum") < 60
 
     # Redeliver everything: rewind the group and re-send every tick (new ids).
     ids = [e[0] for e in r.xrange(STREAM)]
