@@ -4,8 +4,9 @@
     tickstock_sentinel_table(replies)            -> lines; replies: {sentinel: result of
                                                     `redis-cli --raw SENTINEL MASTER <name>`, or None}
     tickstock_replication_table(infos)           -> lines; infos: {server: result of `INFO replication`, or None}
-    tickstock_consumer_table(consumers)          -> lines; consumers: {host: {instances, units, metrics,
-                                                    ready, publisher}, or None} (registered results)
+    tickstock_consumer_table(consumers)          -> lines; consumers: {host: {instances (the role's local
+                                                    fact: [{id, mode, port}]), units, metrics, ready,
+                                                    publisher (registered results)}, or None}
     tickstock_stream_table(streams, stream)      -> lines; streams: {master: {xlen, groups, dead_len,
                                                     dead_last, patterns (registered results), sample_s}}
 
@@ -165,7 +166,7 @@ def replication_table(infos: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-CONSUMER_FMT = "%-18s %-8s %-7s %4s %-5s %-9s %-4s %-8s %s"
+CONSUMER_FMT = "%-19s %-8s %-6s %3s %-6s %-5s %-8s %-4s %-5s %s"
 
 
 def _results(registered: Any) -> list[Any]:
@@ -183,7 +184,10 @@ def _count(metrics: Mapping[str, float], name: str) -> int | str:
 
 
 def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One dict per instance: state, pid, restarts, ready, ticks, bad, patterns, reconnects."""
+    """One dict per instance: id, mode, state, pid, restarts, ready, ticks, bad, patterns, reconnects.
+
+    An instance is an entry of the role's local fact ({id, mode, port}) or just its number.
+    """
     units = _results(consumer.get("units"))
     metrics = _results(consumer.get("metrics"))
     ready = _results(consumer.get("ready"))
@@ -194,9 +198,11 @@ def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
         body = metrics[index].get("content", "") if index < len(metrics) else ""
         values = parse_metrics(body)
         status = ready[index].get("status", -1) if index < len(ready) else -1
+        entry = instance if isinstance(instance, Mapping) else {"id": instance}
         rows.append(
             {
-                "instance": instance,
+                "instance": entry.get("id", "?"),
+                "mode": entry.get("mode", "?"),
                 "state": unit.get("ActiveState", "?"),
                 "pid": unit.get("MainPID", "?"),
                 "restarts": unit.get("NRestarts", "?"),
@@ -211,11 +217,13 @@ def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def consumer_table(consumers: Mapping[str, Any]) -> list[str]:
-    lines = [_row(CONSUMER_FMT, "CONSUMER", "STATE", "PID", "RST", "READY", "TICKS", "BAD", "PATTERNS", "RECONN")]
+    lines = [_row(CONSUMER_FMT, "CONSUMER", "STATE", "PID", "RST", "MODE", "READY", "TICKS", "BAD", "PATS", "RECONN")]
     for host, consumer in consumers.items():
         if not isinstance(consumer, Mapping):
-            lines.append(_row("%-20s UNREACHABLE", host))
+            lines.append(_row("%-19s UNREACHABLE", host))
             continue
+        if not consumer.get("instances"):
+            lines.append(_row("%-19s NO INSTANCES in the local fact tickstockpl (run site.yml)", host))
         for r in consumer_rows(consumer):
             lines.append(
                 _row(
@@ -224,6 +232,7 @@ def consumer_table(consumers: Mapping[str, Any]) -> list[str]:
                     r["state"],
                     r["pid"],
                     r["restarts"],
+                    r["mode"],
                     r["ready"],
                     r["ticks"],
                     r["bad"],
@@ -233,7 +242,7 @@ def consumer_table(consumers: Mapping[str, Any]) -> list[str]:
             )
         ok, out = _answer(consumer.get("publisher"))
         state = out.split("=", 1)[1] if ok and "=" in out else "?"
-        lines.append(_row("%-20s %s", f"{host} publisher", state))
+        lines.append(_row("%-19s %s", f"{host} publisher", state))
     return lines
 
 

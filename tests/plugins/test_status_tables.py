@@ -85,7 +85,7 @@ def test_replication_table() -> None:
 
 def _consumer(metrics: list[str], ready: list[int]) -> dict[str, object]:
     return {
-        "instances": [1, 2],
+        "instances": [{"id": 1, "mode": "stream", "port": 9108}, 2],
         "units": {
             "results": [
                 result("ActiveState=active\nMainPID=101\nNRestarts=0"),
@@ -102,6 +102,7 @@ def test_consumer_rows() -> None:
     rows = consumer_rows(_consumer([METRICS, ""], [200, -1]))
     assert rows[0] == {
         "instance": 1,
+        "mode": "stream",
         "state": "active",
         "pid": "101",
         "restarts": "0",
@@ -122,7 +123,9 @@ def test_consumer_rows_count_a_counter_without_samples_as_zero() -> None:
 def test_consumer_table() -> None:
     lines = consumer_table({"consumer1": _consumer([METRICS, METRICS], [200, 200]), "consumer2": None})
     assert lines[0].split()[0] == "CONSUMER"
-    assert lines[1].split() == ["consumer1@1", "active", "101", "0", "True", "12345", "3", "9", "2"]
+    assert lines[0].split() == ["CONSUMER", "STATE", "PID", "RST", "MODE", "READY", "TICKS", "BAD", "PATS", "RECONN"]
+    assert lines[1].split() == ["consumer1@1", "active", "101", "0", "stream", "True", "12345", "3", "9", "2"]
+    assert lines[2].split()[:5] == ["consumer1@2", "failed", "0", "3", "?"]
     assert lines[3].split() == ["consumer1", "publisher", "active"]
     assert lines[4].split() == ["consumer2", "UNREACHABLE"]
 
@@ -152,3 +155,9 @@ def test_stream_table() -> None:
 
 def test_stream_table_without_a_master() -> None:
     assert stream_table({"redis1": None}, "s") == ["STREAM s: no master answered"]
+
+
+def test_consumer_table_without_instances() -> None:
+    lines = consumer_table({"consumer1": {"instances": [], "publisher": result("ActiveState=inactive")}})
+    assert "NO INSTANCES" in lines[1]
+    assert lines[2].split() == ["consumer1", "publisher", "inactive"]

@@ -8,7 +8,7 @@
 #   2. wait until every replica has every byte of it;
 #   3. SENTINEL FAILOVER, wait until the Sentinel names another master;
 #   4. wait until the old master has no replica left, make it a replica of the
-#      new master (CONFIG REWRITE too), lift the pause.
+#      new master (CONFIG REWRITE too), drop its clients, lift the pause.
 # The pause is lifted on every way out. Prints key:value lines (read them with
 # the tickstock_info filter): paused_at, caught_up_at, failover_at,
 # new_master, new_master_at, old_alone_at, unpaused_at (epoch seconds), and
@@ -82,5 +82,10 @@ echo "old_alone_at:$(now)"
 if info | grep -qx 'role:master'; then
   redis REPLICAOF "$new_master" "$REDIS_PORT" | grep -q '^OK' || give_up "REPLICAOF refused"
   [ "$(redis CONFIG REWRITE)" = OK ] || give_up "CONFIG REWRITE failed"
+  # As Sentinel does when it demotes a master: drop the clients, so the writes
+  # and PUBLISHes they sent during the pause never run on the old side (a
+  # client would send them again to the new master: a pattern event twice).
+  redis CLIENT KILL TYPE normal >/dev/null || give_up "CLIENT KILL TYPE normal failed"
+  redis CLIENT KILL TYPE pubsub >/dev/null || give_up "CLIENT KILL TYPE pubsub failed"
 fi
 unpause
