@@ -47,17 +47,17 @@ def test_all_ticks_channel_counts_gaps_and_dead_letters(
 ) -> None:
     r = redis_server.client()
     consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub")
-    # ps1: 2,3 and 6,7,8 never published: 5 missing; 1 comes twice. ps2 starts at 7: nothing missing.
+    # ps1: 2,3 and 6,7,8 never published: 5 missing; 1 and 9 come twice. ps2 starts at 7: nothing missing.
     for seq, publisher in ((0, "ps1"), (1, "ps1"), (7, "ps2"), (4, "ps1"), (1, "ps1"), (5, "ps1"), (8, "ps2"),
-                           (9, "ps1")):
+                           (9, "ps1"), (9, "ps1")):
         r.publish(ALL_TICKS_CHANNEL, tick(seq, publisher=publisher))
     r.publish(ALL_TICKS_CHANNEL, b'{"event_type": "tick_data"}')
-    wait_until(lambda: consumer.processed == 8 and r.xlen(CONTRACT.dead_letter_stream) == 1, 5, "ticks")
+    wait_until(lambda: consumer.processed == 9 and r.xlen(CONTRACT.dead_letter_stream) == 1, 5, "ticks")
     shutdown.request()
     t.join(5)
     assert not t.is_alive()
     gaps = source(consumer).gaps
-    assert (gaps.missing, gaps.repeats, gaps.last) == (5, 1, {"ps1": 9, "ps2": 8})
+    assert (gaps.missing, gaps.repeats, gaps.last) == (5, 2, {"ps1": 9, "ps2": 8})
     assert consumer.metrics.gaps._value.get() == 5
     warned = [rec.ctx for rec in caplog.records if rec.getMessage() == "gap in publisher sequence"]
     assert warned == [
