@@ -205,6 +205,7 @@ def test_entry_trimmed_while_pending_is_acked_and_the_rest_processed(
     w.stop()
     assert w.consumer.processed == 2
     assert consumed_of(w.consumer.conn, "manual", [0, 1, 2]) == {0, 2}
+    assert r.xlen(DEAD_LETTER_STREAM) == 0  # gone is not bad: nothing to dead-letter
 
 
 def test_stats_and_claims_leave_a_live_consumers_entries_alone(

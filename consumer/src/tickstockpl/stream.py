@@ -177,7 +177,7 @@ class StreamSource:
         out = Fetched(ack_ids=[e[0] for e in entries])
         trimmed = 0
         for entry_id, fields in entries:
-            if fields is None:  # trimmed from the stream while pending
+            if not fields:  # trimmed while pending (redis-py gives {}; an entry has >= 1 field)
                 trimmed += 1
                 continue
             raw = fields.get(DATA_FIELD)
