@@ -15,7 +15,7 @@ PLAYBOOK = ROOT / "preflight.yml"
 SECRETS = {
     f"{kind}_{user}": f"a-{kind}-{user}-password-1234"
     for kind, users in (("redis", ("admin", "replication", "sentinel", "publisher", "consumer", "monitor", "drill")),
-                        ("sentinel", ("admin", "peer", "client")))
+                        ("sentinel", ("admin", "peer", "client", "monitor")))
     for user in users
 }
 GOOD_VARS = {"tickstock_secrets": SECRETS}
