@@ -67,7 +67,9 @@ def test_health_via_sentinel_then_failover_loses_nothing(cluster: Cluster, tmp_p
         env, tmp_path / "spec-publisher.log",
     )
     try:
-        time.sleep(2.5)
+        # Both publishers have written through the first master (a loaded machine
+        # can take seconds just to start them); only then is the kill a failover for them.
+        wait_until(lambda: cluster.master.client().xlen(CONTRACT.stream) > 1500, 30, "ticks before the kill")
         old_master = cluster.master.port
         cluster.master.kill()
         wait_until(lambda: cluster.master_port() != old_master, 20, "sentinel failover", step=0.2)
