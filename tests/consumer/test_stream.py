@@ -185,6 +185,7 @@ def test_restart_drains_all_its_own_pending_entries_batch_by_batch(
     w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_BATCH_SIZE="10",
                 TICKSTOCKPL_PROCESS_TIMEOUT="600", TICKSTOCKPL_CLAIM_INTERVAL="600")
     w.wait(lambda: w.consumer.processed == 25 and not w.consumer.source.draining)
+    w.wait(w.consumer.state.ready, what="ready with a group that already existed")
     w.stop()
     assert r.xpending(STREAM, GROUP)["pending"] == 0
     assert w.consumer.metrics.claimed._value.get() == 0  # drained, not claimed
@@ -227,3 +228,20 @@ def test_stats_and_claims_leave_a_live_consumers_entries_alone(
     assert (m.pending._value.get(), m.stream_lag._value.get()) == (10, 20)
     assert m.claimed._value.get() == 0
     assert r.xpending(STREAM, GROUP)["consumers"] == [{"name": b"busy-1", "pending": 10}]
+
+
+def test_entry_claimed_from_a_dead_consumer_too_often_goes_to_dead_letter(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    poison = r.xadd(STREAM, {"data": good(0)})
+    r.xreadgroup(GROUP, "dead-1", {STREAM: ">"})
+    for _ in range(3):
+        r.xclaim(STREAM, GROUP, "dead-1", 0, [poison])
+    w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c2", TICKSTOCKPL_MAX_DELIVERIES="3",
+                TICKSTOCKPL_PROCESS_TIMEOUT="0.001", TICKSTOCKPL_CLAIM_INTERVAL="0.1")
+    w.wait(lambda: r.xlen(DEAD_LETTER_STREAM) == 1)
+    w.stop()
+    (_, dead), = r.xrange(DEAD_LETTER_STREAM)
+    assert dead[b"reason"] == b"max_deliveries" and w.consumer.processed == 0
