@@ -64,6 +64,7 @@ def test_every_metric_is_documented() -> None:
 def test_contract_values_are_quoted_as_they_are() -> None:
     for f in dataclasses.fields(CONTRACT):
         value = getattr(CONTRACT, f.name)
+        value = str(value).lower() if isinstance(value, bool) else value
         assert f"`{value}" in DOC and f"`{f.name}`" in DOC, f.name  # prefixes are quoted with their suffix
 
 

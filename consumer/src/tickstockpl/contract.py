@@ -26,6 +26,7 @@ class Contract:
     channel_patterns: str
     key_prefix: str
     down_after_ms: int
+    tls: bool
 
     # Keys the consumers own, all under key_prefix.
     @property
@@ -55,7 +56,7 @@ def parse(text: str) -> Contract:
         if f.name not in data:
             raise ValueError(f"contract.toml: missing key {f.name!r}")
         value = data[f.name]
-        want = int if f.type in ("int", int) else str
+        want = {"int": int, "bool": bool}.get(str(f.type), str)
         if type(value) is not want:
             raise ValueError(f"contract.toml: {f.name} must be a {want.__name__}, got {value!r}")
         values[f.name] = value

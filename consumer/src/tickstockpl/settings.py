@@ -154,7 +154,7 @@ class Settings:
         default=None, metadata=env("REDIS_SENTINEL_USERNAME", _nonempty))
     sentinel_password: str | None = field(
         default=None, metadata=env("REDIS_SENTINEL_PASSWORD", _nonempty))
-    tls: bool = field(default=False, metadata=env("REDIS_TLS", _bool))
+    tls: bool = field(default=CONTRACT.tls, metadata=env("REDIS_TLS", _bool))
     tls_ca_file: str | None = field(default=None, metadata=env("REDIS_TLS_CA_FILE", _readable_file))
     tls_cert_file: str | None = field(
         default=None, metadata=env("REDIS_TLS_CERT_FILE", _readable_file))
