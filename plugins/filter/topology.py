@@ -64,6 +64,7 @@ def topology(
     replica_hosts    the other servers
     down_after_ms    the longest down-after-milliseconds any Sentinel reports (None: no answer)
     down_after_views {sentinel: down-after-milliseconds}
+    failover_timeout_ms the longest failover-timeout any Sentinel reports (None: no answer)
     """
     masters = {host: _sentinel_master(result) for host, result in sentinel_replies.items()}
     views = {host: m.get("ip", "") for host, m in masters.items()}
@@ -75,6 +76,9 @@ def topology(
         for host, m in masters.items()
         if m.get("down-after-milliseconds", "").isdigit()
     }
+    failover_timeouts = [
+        int(m["failover-timeout"]) for m in masters.values() if m.get("failover-timeout", "").isdigit()
+    ]
     return {
         "views": views,
         "agreed": len(answered) == len(views) > 0 and len(set(answered)) == 1,
@@ -83,6 +87,7 @@ def topology(
         "replica_hosts": [s for s in servers if s != master_host],
         "down_after_ms": max(down_after_views.values()) if down_after_views else None,
         "down_after_views": down_after_views,
+        "failover_timeout_ms": max(failover_timeouts) if failover_timeouts else None,
     }
 
 
