@@ -73,6 +73,16 @@ def acl_users(acl_list: Any) -> list[str]:
     return [line.split()[1] for line in (acl_list or []) if str(line).startswith("user ")]
 
 
+def acl_extra(acl_list: Any, users: Mapping[str, Any]) -> list[str]:
+    """Users the server has and nobody declared ("default" is always declared)."""
+    return sorted(set(acl_users(acl_list)) - set(users) - {"default"})
+
+
+def acl_missing(acl_list: Any, users: Mapping[str, Any]) -> list[str]:
+    """Declared users the server does not have."""
+    return sorted((set(users) | {"default"}) - set(acl_users(acl_list)))
+
+
 def acl_deluser(name: str) -> list[str]:
     return ["ACL", "DELUSER", name]
 
@@ -92,4 +102,6 @@ class FilterModule:
             "tickstock_rotation": rotation,
             "tickstock_acl_users": acl_users,
             "tickstock_acl_deluser": acl_deluser,
+            "tickstock_acl_extra": acl_extra,
+            "tickstock_acl_missing": acl_missing,
         }

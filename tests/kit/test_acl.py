@@ -3,7 +3,7 @@
 import hashlib
 
 import pytest
-from acl import acl_deluser, acl_hashes, acl_setuser, acl_users, current, fingerprint, rotation
+from acl import acl_deluser, acl_extra, acl_hashes, acl_missing, acl_setuser, acl_users, current, fingerprint, rotation
 
 
 def sha(p):
@@ -46,3 +46,13 @@ def test_user_names_of_acl_list():
     reply = ["user admin on #ab ~* &* +@all", "user default off", "user x on nopass"]
     assert acl_users(reply) == ["admin", "default", "x"]
     assert acl_deluser("x") == ["ACL", "DELUSER", "x"]
+
+
+def test_extra_and_missing_users_ignore_order():
+    # Declared order is not the server's order: only the sets count.
+    reply = ["user monitor on", "user default off", "user admin on", "user stray on"]
+    users = {"replication": "", "admin": "", "monitor": ""}
+    assert acl_extra(reply, users) == ["stray"]
+    assert acl_missing(reply, users) == ["replication"]
+    assert acl_extra(reply[:3], {"monitor": "", "admin": ""}) == []
+    assert acl_missing(reply[:3], {"monitor": "", "admin": ""}) == []
