@@ -1,10 +1,9 @@
-"""Prometheus scrape targets from what the roles deployed, and the monitoring roles' checks.
+"""Prometheus scrape targets from what the roles deployed.
 
     hostvars | tickstock_exporter_targets(hosts, cluster)
         -> {"jobs": {"tickstock_redis": [sd], "tickstock_sentinel": [sd]}, "problems": [str]}
     hostvars | tickstock_consumer_targets(hosts, cluster, fallback)
         -> {"jobs": {"tickstockpl": [sd]}, "problems": [str]}
-    checks | tickstock_monitoring_invalid -> [str]
 
 An ``sd`` is one entry of a Prometheus file_sd file: ``{"targets": [...],
 "labels": {...}}``. Targets come from local facts, so Prometheus scrapes what
@@ -23,35 +22,19 @@ was deployed, not what the inventory guesses:
 
 The job names are the ones monitoring/rules/*.yml select on; they are written
 here and in the rules only.
-
-``tickstock_monitoring_invalid`` takes the same ``[name, value, rule, *args]``
-checks as ``tickstock_invalid`` (plugins/filter/tickstock_checks.py) and knows
-its rules plus the ones below.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-
-if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
-    # Ansible loads each filter file on its own; let this one see its siblings.
-    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
-
-from tickstock_checks import RULES as CHECK_RULES
-from tickstock_checks import Rule, _shown
 
 # Exporter instance (key of the fact's "endpoints") -> Prometheus job.
 EXPORTER_JOBS = {"redis": "tickstock_redis", "sentinel": "tickstock_sentinel"}
 CONSUMER_JOB = "tickstockpl"
 
 _WILDCARDS = ("0.0.0.0", "::", "")
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-_IP_ALLOW_KEYWORDS = ("localhost", "link-local", "multicast")
 
 
 def _local(hostvars: Mapping[str, Any], host: str, fact: str) -> Mapping[str, Any] | None:
@@ -164,70 +147,9 @@ def consumer_targets(
     return {"jobs": {CONSUMER_JOB: entries}, "problems": problems}
 
 
-def ip_allow(value: Any) -> str | None:
-    """Entries for systemd's IPAddressAllow=: addresses, prefixes or localhost/link-local/multicast."""
-    if not isinstance(value, list):
-        return "must be a list of IP addresses or prefixes"
-    for item in value:
-        text = str(item)
-        if text == "any":
-            return "must not contain 'any' (that allows everyone)"
-        if text in _IP_ALLOW_KEYWORDS:
-            continue
-        try:
-            ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            return f"entry {text!r} must be an IP address, a prefix such as 10.0.0.0/24, or localhost"
-    return None
-
-
-def plain_names(value: Any) -> str | None:
-    """Names the exporter takes as one comma-separated option: no commas, no spaces."""
-    if not isinstance(value, list):
-        return "must be a list of names"
-    for item in value:
-        if not isinstance(item, str) or not item or re.search(r"[,\s]", item):
-            return f"entry {item!r} must be a non-empty name without commas or spaces"
-    return None
-
-
-def abs_path(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.startswith("/") or re.search(r"\s", value):
-        return "must be an absolute path without spaces"
-    return None
-
-
-def duration(value: Any) -> str | None:
-    """A Prometheus duration such as 15s, 1m30s or 15d."""
-    if not isinstance(value, str) or not _DURATION.match(value):
-        return "must be a Prometheus duration such as 15s, 1m or 15d"
-    return None
-
-
-RULES: dict[str, Rule] = {
-    **CHECK_RULES,
-    "ip_allow": ip_allow,
-    "plain_names": plain_names,
-    "abs_path": abs_path,
-    "duration": duration,
-}
-
-
-def monitoring_invalid(checks: Sequence[Sequence[Any]]) -> list[str]:
-    """Messages for the checks that fail, each starting with the variable's name."""
-    out: list[str] = []
-    for check in checks:
-        name, value, rule, *args = check
-        problem = RULES[rule](value, *args)
-        if problem:
-            out.append(f"{name}: {problem}{_shown(name, value)}")
-    return out
-
-
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "tickstock_exporter_targets": exporter_targets,
             "tickstock_consumer_targets": consumer_targets,
-            "tickstock_monitoring_invalid": monitoring_invalid,
         }

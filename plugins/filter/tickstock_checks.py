@@ -22,6 +22,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENV_NAME = re.compile(r"^(REDIS|TICKSTOCKPL)_[A-Z0-9_]+$")
 _SYSTEMD_SIZE = re.compile(r"^([0-9]+[KMGT]?|[0-9]{1,2}%|100%|infinity)$")
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_IP_ALLOW_KEYWORDS = ("localhost", "link-local", "multicast")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$")
 
 Rule = Callable[..., str | None]
@@ -204,6 +206,46 @@ def above(value: Any, other: Any, other_name: str) -> str | None:
     return f"must be above {other_name} ({other})"
 
 
+def ip_allow(value: Any) -> str | None:
+    """Entries for systemd's IPAddressAllow=: addresses, prefixes or localhost/link-local/multicast."""
+    if not isinstance(value, list):
+        return "must be a list of IP addresses or prefixes"
+    for item in value:
+        text = str(item)
+        if text == "any":
+            return "must not contain 'any' (that allows everyone)"
+        if text in _IP_ALLOW_KEYWORDS:
+            continue
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return f"entry {text!r} must be an IP address, a prefix such as 10.0.0.0/24, or localhost"
+    return None
+
+
+def plain_names(value: Any) -> str | None:
+    """Names the exporter takes as one comma-separated option: no commas, no spaces."""
+    if not isinstance(value, list):
+        return "must be a list of names"
+    for item in value:
+        if not isinstance(item, str) or not item or re.search(r"[,\s]", item):
+            return f"entry {item!r} must be a non-empty name without commas or spaces"
+    return None
+
+
+def abs_path(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.startswith("/") or re.search(r"\s", value):
+        return "must be an absolute path without spaces"
+    return None
+
+
+def duration(value: Any) -> str | None:
+    """A Prometheus duration such as 15s, 1m30s or 15d."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        return "must be a Prometheus duration such as 15s, 1m or 15d"
+    return None
+
+
 RULES: dict[str, Rule] = {
     "int_range": int_range,
     "port": port,
@@ -221,6 +263,10 @@ RULES: dict[str, Rule] = {
     "quorum": quorum,
     "above": above,
     "choice": choice,
+    "ip_allow": ip_allow,
+    "plain_names": plain_names,
+    "abs_path": abs_path,
+    "duration": duration,
 }
 
 

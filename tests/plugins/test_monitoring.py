@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from tickstock_checks import tickstock_invalid
 
-from monitoring import consumer_targets, exporter_targets, monitoring_invalid
+from monitoring import consumer_targets, exporter_targets
 
 FALLBACK = {"http_host": "127.0.0.1", "http_port_base": 9108, "instances": 1}
 
@@ -135,12 +136,12 @@ def test_consumer_targets_problems(host_vars: dict[str, object], expected: str) 
     ],
 )
 def test_monitoring_invalid_rules(rule: str, value: object, ok: bool) -> None:
-    problems = monitoring_invalid([["v", value, rule]])
+    problems = tickstock_invalid([["v", value, rule]])
     assert (problems == []) is ok, problems
     if not ok:
         assert problems[0].startswith("v: ")
 
 
 def test_monitoring_invalid_hides_passwords() -> None:
-    problems = monitoring_invalid([["redis_exporter_redis_password", "short", "password"]])
+    problems = tickstock_invalid([["redis_exporter_redis_password", "short", "password"]])
     assert problems and "short" not in problems[0]
