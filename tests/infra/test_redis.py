@@ -49,6 +49,12 @@ def test_redis_conf_includes_ansible_files_first(host):
     assert lines[:2] == ["include /etc/redis/tickstock.conf", "include /etc/redis/tickstock-runtime.conf"]
 
 
+def test_redis_stop_is_bounded(host):
+    # Debian's unit waits forever (TimeoutStopSec=0, shown as "infinity").
+    timeout = host.check_output("systemctl show -p TimeoutStopUSec --value redis-server")
+    assert timeout not in ("infinity", "0", ""), timeout
+
+
 def test_kernel_not_tuned_from_a_container(host):
     assert host.run("systemd-detect-virt --container").rc == 0
     assert not host.file("/etc/sysctl.d/60-redis.conf").exists
