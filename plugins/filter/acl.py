@@ -2,7 +2,7 @@
 
     tickstock_acl_hashes(secret)   -> "#<sha256> [#<sha256>]"   as ACL rules
     tickstock_current(secret)      -> the password clients use now
-    tickstock_acl_setuser(users, secrets, prefix) -> ACL SETUSER commands
+    tickstock_acl_setuser(users, secrets, prefix[, default_rules]) -> ACL SETUSER commands
 
 A secret is one password, or a list of two while it is rotated: the server
 accepts every password of the list, clients use the first. That is how a
@@ -34,9 +34,15 @@ def current(secret: Any) -> str:
     return _passwords(secret)[0]
 
 
-def acl_setuser(users: Mapping[str, str], secrets: Mapping[str, Any], prefix: str) -> list[list[str]]:
-    """ACL SETUSER for every user (password hashes from secrets[prefix + name]); default off."""
-    cmds = [["ACL", "SETUSER", "default", "reset", "off"]]
+def acl_setuser(
+    users: Mapping[str, str], secrets: Mapping[str, Any], prefix: str, default_rules: str = ""
+) -> list[list[str]]:
+    """ACL SETUSER for every user (password hashes from secrets[prefix + name]).
+
+    "default" is always off: no client can log in as it. default_rules only
+    gives it permissions (see redis_server's vars/main.yml for why).
+    """
+    cmds = [["ACL", "SETUSER", "default", "reset", "off", *default_rules.split()]]
     for name in sorted(users):
         rules = users[name].split()
         hashes = acl_hashes(secrets[prefix + name]).split()

@@ -85,6 +85,8 @@ def test_default_user_is_off(cluster):
         assert "NOAUTH" in node.redis("PING", password=False), name
         entry = [line for line in node.redis("ACL", "LIST").splitlines() if line.startswith("user default")]
         assert entry and " off " in f"{entry[0]} ", (name, entry)
+        # It holds permissions for the AOF replay (redis_server vars/main.yml): never a way in.
+        assert "nopass" not in entry[0].split() and "#" not in entry[0] and ">" not in entry[0], (name, entry)
 
 
 def test_sentinel_client_can_discover_but_not_reconfigure(cluster):

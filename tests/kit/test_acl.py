@@ -1,9 +1,15 @@
 """ACL helpers: hashes, the current password, SETUSER commands, rotation phases."""
 
 import hashlib
+import socket
+import subprocess
+import time
 
 import pytest
+import redis
 from acl import acl_deluser, acl_extra, acl_hashes, acl_missing, acl_setuser, acl_users, current, fingerprint, rotation
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 def sha(p):
@@ -56,3 +62,51 @@ def test_extra_and_missing_users_ignore_order():
     assert acl_missing(reply, users) == ["replication"]
     assert acl_extra(reply[:3], {"monitor": "", "admin": ""}) == []
     assert acl_missing(reply[:3], {"monitor": "", "admin": ""}) == []
+
+NO_RETRY = Retry(NoBackoff(), 0)
+
+
+def _serve(tmp_path, port: int, acl: list[list[str]]) -> subprocess.Popen:
+    (tmp_path / "users.acl").write_text("".join("user " + " ".join(cmd[2:]) + "\n" for cmd in acl))
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), "--save", "",
+         "--appendonly", "yes", "--appendfsync", "always", "--aclfile", str(tmp_path / "users.acl"),
+         "--logfile", str(tmp_path / "log")],
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError((tmp_path / "log").read_text())
+
+
+@pytest.mark.parametrize(("default_rules", "kept"), [("~* &* +@all", True), ("", False)])
+def test_transactions_survive_an_aof_reload(tmp_path, default_rules: str, kept: bool) -> None:
+    """The role's default-user rules keep MULTI/EXEC writes across a restart; without them they are lost."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    acl = acl_setuser({"admin": "~* &* +@all"}, {"redis_admin": "a" * 16}, "redis_", default_rules)
+    client = redis.Redis(port=port, username="admin", password="a" * 16)
+    proc = _serve(tmp_path, port, acl)
+    try:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set("k", "v").xadd("s", {"f": "v"})
+            pipe.execute()
+    finally:
+        proc.terminate()  # SIGTERM: a clean shutdown, AOF fsynced
+        proc.wait(timeout=10)
+    proc = _serve(tmp_path, port, acl)
+    try:
+        assert (client.get("k") == b"v", client.xlen("s")) == ((True, 1) if kept else (False, 0))
+        # "default" holds permissions but nobody can use them.
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, retry=NO_RETRY).get("k")
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, username="default", password="", retry=NO_RETRY).ping()
+    finally:
+        proc.kill()
+        proc.wait()
