@@ -246,6 +246,18 @@ def duration(value: Any) -> str | None:
     return None
 
 
+def networks(value: Any) -> str | None:
+    """IP addresses or prefixes (the consumer's TICKSTOCKPL_HTTP_ALLOW)."""
+    if not isinstance(value, list):
+        return "must be a list of IP addresses or prefixes"
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return f"entry {item!r} must be an IP address or a prefix such as 10.0.0.0/24"
+    return None
+
+
 RULES: dict[str, Rule] = {
     "int_range": int_range,
     "port": port,
@@ -264,6 +276,7 @@ RULES: dict[str, Rule] = {
     "above": above,
     "choice": choice,
     "ip_allow": ip_allow,
+    "networks": networks,
     "plain_names": plain_names,
     "abs_path": abs_path,
     "duration": duration,

@@ -143,7 +143,7 @@ def _consume(settings: Settings, shutdown: Shutdown) -> int:
     server = None
     if settings.http_port:
         try:
-            server = serve(settings.http_host, settings.http_port, state, metrics)
+            server = serve(settings.http_host, settings.http_port, state, metrics, settings.http_allow)
         except OSError as exc:
             raise SettingsError("TICKSTOCKPL_HTTP_PORT", f"cannot listen: {exc}") from None
     connector = Connector(settings)

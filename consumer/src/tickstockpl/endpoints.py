@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tickstockpl.metrics import Metrics
+from tickstockpl.settings import IPNetwork
 
 
 @dataclass
@@ -33,8 +36,40 @@ class LiveState:
         return self.connected and self.group_ready
 
 
-def serve(host: str, port: int, state: LiveState, metrics: Metrics) -> ThreadingHTTPServer:
-    """Start the server in a daemon thread; the caller shuts it down."""
+class _Server(ThreadingHTTPServer):
+    """Closes connections from other hosts that are not allowed, before reading a byte."""
+
+    daemon_threads = True
+    allow: tuple[IPNetwork, ...] = ()
+
+    def verify_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> bool:
+        if not isinstance(request, socket.socket) or not isinstance(client_address, tuple):
+            return False
+        # A peer with our own address is this host (the role's /readyz check, the drills).
+        local = str(request.getsockname()[0])
+        return peer_allowed(str(client_address[0]), self.allow, local)
+
+
+def peer_allowed(peer: str, allow: tuple[IPNetwork, ...], local: str = "") -> bool:
+    """Loopback, this host's own address, or an address inside `allow`."""
+    try:
+        address = ipaddress.ip_address(peer.split("%", maxsplit=1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback or peer == local or any(address in net for net in allow)
+
+
+def serve(
+    host: str, port: int, state: LiveState, metrics: Metrics,
+    allow: tuple[IPNetwork, ...] = (),
+) -> ThreadingHTTPServer:
+    """Start the server in a daemon thread; the caller shuts it down.
+
+    Only loopback and the `allow` networks are served: the endpoints have no
+    authentication, so the address filter is what keeps /metrics private.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -69,7 +104,7 @@ def serve(host: str, port: int, state: LiveState, metrics: Metrics) -> Threading
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass  # scrapes every few seconds would drown the JSON log
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = _Server((host, port), Handler)
+    server.allow = allow
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

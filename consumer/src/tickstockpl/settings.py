@@ -10,6 +10,7 @@ turns that into exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from tickstockpl.contract import CONTRACT
 from tickstockpl.detectors import REGISTRY
 
 Mode = Literal["stream", "pubsub"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTO = -1  # wait_replicas: 1 with Sentinels, else 0
 
 
@@ -121,6 +123,18 @@ def _readable_file(raw: str) -> str:
     return raw
 
 
+def _networks(raw: str) -> tuple[IPNetwork, ...]:
+    out: list[IPNetwork] = []
+    for item in (i.strip() for i in raw.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"entry {item!r} must be an IP address or a prefix such as 10.0.0.0/24") from None
+    return tuple(out)
+
+
 def _log_level(raw: str) -> str:
     up = raw.upper()
     if up not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -205,6 +219,8 @@ class Settings:
     # Operations.
     http_host: str = field(default="127.0.0.1", metadata=env("TICKSTOCKPL_HTTP_HOST", _nonempty))
     http_port: int = field(default=9108, metadata=env("TICKSTOCKPL_HTTP_PORT", _int_range(0, 65535)))
+    # Peers beyond loopback that may use the endpoints (a scraping Prometheus).
+    http_allow: tuple[IPNetwork, ...] = field(default=(), metadata=env("TICKSTOCKPL_HTTP_ALLOW", _networks))
     log_level: str = field(default="INFO", metadata=env("TICKSTOCKPL_LOG_LEVEL", _log_level))
 
     def __post_init__(self) -> None:
