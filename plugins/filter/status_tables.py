@@ -315,6 +315,30 @@ def stream_table(streams: Mapping[str, Any], stream: str) -> list[str]:
     return lines
 
 
+ALERT_FMT = "  %-8s %-34s %-9s %-32s since %s"
+
+
+def alert_table(answers: Mapping[str, Any]) -> list[str]:
+    """Firing and pending alerts from each monitoring host's GET /api/v1/alerts (a uri result)."""
+    lines: list[str] = []
+    for host, result in sorted(answers.items()):
+        reply = result.get("json") if isinstance(result, Mapping) else None
+        alerts = reply.get("data", {}).get("alerts") if isinstance(reply, Mapping) else None
+        if not isinstance(alerts, list):
+            why = result.get("msg", "no answer") if isinstance(result, Mapping) else "not asked"
+            lines.append(f"ALERTS on {host}: Prometheus did not answer ({why})")
+            continue
+        firing = [a for a in alerts if isinstance(a, Mapping) and a.get("state") == "firing"]
+        lines.append(f"ALERTS on {host}: {len(firing)} firing, {len(alerts) - len(firing)} pending")
+        order = sorted(alerts, key=lambda a: (a.get("state") != "firing", str(a.get("labels", {}).get("alertname"))))
+        for a in order:
+            labels = a.get("labels", {}) if isinstance(a.get("labels"), Mapping) else {}
+            lines.append(_row(ALERT_FMT, a.get("state", "?"), labels.get("alertname", "?"),
+                              labels.get("severity", "-"), labels.get("instance", labels.get("cluster", "-")),
+                              str(a.get("activeAt", "?"))[:19]))
+    return lines
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -323,4 +347,5 @@ class FilterModule:
             "tickstock_replication_table": replication_table,
             "tickstock_consumer_table": consumer_table,
             "tickstock_stream_table": stream_table,
+            "tickstock_alert_table": alert_table,
         }

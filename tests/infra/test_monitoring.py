@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -281,3 +282,22 @@ def test_no_critical_alert_firing(host, monitor):
     firing = [(a["labels"]["alertname"], a["labels"].get("instance")) for a in alerts
               if a["state"] == "firing" and a["labels"].get("severity") == "critical"]
     assert not firing, firing
+
+
+def test_status_playbook_shows_the_alerts(host):
+    """playbooks/status.yml ends with Prometheus's alerts, and prints no password."""
+    if not _first(host):
+        pytest.skip("cluster-wide")
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, str(root / "playbooks" / "status.yml")],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(root / "ansible.cfg")},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert re.search(rf"ALERTS on {re.escape(MONITORING[0])}: \d+ firing, \d+ pending", run.stdout), run.stdout[-3000:]
+    secrets = host.ansible.get_variables()["tickstock_secrets"]
+    leaked = [name for name, value in secrets.items()
+              for pw in (value if isinstance(value, list) else [value])
+              if str(pw.get("__ansible_unsafe", pw) if isinstance(pw, dict) else pw) in run.stdout + run.stderr]
+    assert not leaked, f"status.yml printed the passwords of {leaked}"

@@ -5,6 +5,7 @@ import json
 import pytest
 from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_RAW, result
 from status_tables import (
+    alert_table,
     consumer_rows,
     consumer_table,
     metric,
@@ -161,3 +162,19 @@ def test_consumer_table_without_instances() -> None:
     lines = consumer_table({"consumer1": {"instances": [], "publisher": result("ActiveState=inactive")}})
     assert "NO INSTANCES" in lines[1]
     assert lines[2].split() == ["consumer1", "publisher", "inactive"]
+
+
+def test_alert_table_lists_firing_first_and_says_when_prometheus_is_silent() -> None:
+    reply = {"json": {"status": "success", "data": {"alerts": [
+        {"state": "pending", "labels": {"alertname": "TickstockConsumerLag", "severity": "warning"},
+         "activeAt": "2026-11-26T08:00:00.123Z"},
+        {"state": "firing", "labels": {"alertname": "TickstockMasterChanged", "severity": "info",
+                                        "instance": "redis2"}, "activeAt": "2026-11-26T07:59:00Z"},
+    ]}}}
+    lines = alert_table({"mon1": reply, "mon2": {"msg": "Status code was -1: connection refused"}})
+    assert lines[0] == "ALERTS on mon1: 1 firing, 1 pending"
+    assert "firing" in lines[1] and "TickstockMasterChanged" in lines[1] and "2026-11-26T07:59:00" in lines[1]
+    assert "pending" in lines[2] and "TickstockConsumerLag" in lines[2]
+    assert lines[3] == "ALERTS on mon2: Prometheus did not answer (Status code was -1: connection refused)"
+    assert alert_table({"mon1": {"json": {"status": "success", "data": {"alerts": []}}}}) == [
+        "ALERTS on mon1: 0 firing, 0 pending"]
