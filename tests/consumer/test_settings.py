@@ -67,3 +67,31 @@ def test_cli_exits_2_naming_the_variable() -> None:
     )
     assert proc.returncode == 2
     assert "TICKSTOCKPL_BATCH_SIZE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_passwords_from_files(tmp_path) -> None:
+    (tmp_path / "redis").write_text("s3cret-redis-password\n")
+    (tmp_path / "sentinel").write_text("s3cret-sentinel-password")
+    s = Settings.from_env({
+        "REDIS_PASSWORD_FILE": str(tmp_path / "redis"),
+        "REDIS_SENTINEL_PASSWORD_FILE": str(tmp_path / "sentinel"),
+    })
+    assert (s.redis_password, s.sentinel_password) == ("s3cret-redis-password", "s3cret-sentinel-password")
+    assert "s3cret" not in repr(s)
+    with pytest.raises(SettingsError, match=r"^REDIS_PASSWORD_FILE: set REDIS_PASSWORD or"):
+        Settings.from_env({"REDIS_PASSWORD": "x" * 16, "REDIS_PASSWORD_FILE": str(tmp_path / "redis")})
+    (tmp_path / "empty").write_text("")
+    for path in (tmp_path / "empty", tmp_path / "missing"):
+        with pytest.raises(SettingsError, match=r"^REDIS_SENTINEL_PASSWORD_FILE: "):
+            Settings.from_env({"REDIS_SENTINEL_PASSWORD_FILE": str(path)})
+
+
+def test_passwords_from_systemd_credentials(tmp_path) -> None:
+    (tmp_path / "redis-password").write_text("from-credential-redis")
+    (tmp_path / "sentinel-password").write_text("from-credential-sentinel")
+    s = Settings.from_env({"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert (s.redis_password, s.sentinel_password) == ("from-credential-redis", "from-credential-sentinel")
+    # An explicit setting wins over the credential.
+    s = Settings.from_env({"CREDENTIALS_DIRECTORY": str(tmp_path), "REDIS_PASSWORD": "explicit-password"})
+    assert (s.redis_password, s.sentinel_password) == ("explicit-password", "from-credential-sentinel")
+    assert Settings.from_env({"CREDENTIALS_DIRECTORY": str(tmp_path / "none")}).redis_password is None

@@ -135,6 +135,15 @@ def _networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(out)
 
 
+def _secret_file(raw: str) -> str:
+    """The password in a file (systemd's LoadCredential=): kept out of the process environment."""
+    with open(raw, encoding="utf-8") as f:
+        secret = f.read().rstrip("\r\n")
+    if not secret:
+        raise ValueError("the file is empty")
+    return secret
+
+
 def _log_level(raw: str) -> str:
     up = raw.upper()
     if up not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -158,7 +167,9 @@ class Settings:
     redis_port: int = field(default=CONTRACT.redis_port, metadata=env("REDIS_PORT", _port))
     redis_db: int = field(default=0, metadata=env("REDIS_DB", _int_range(0, 15)))
     redis_username: str | None = field(default=None, metadata=env("REDIS_USERNAME", _nonempty))
-    redis_password: str | None = field(default=None, metadata=env("REDIS_PASSWORD", _nonempty))
+    redis_password: str | None = field(default=None, repr=False, metadata=env("REDIS_PASSWORD", _nonempty))
+    redis_password_from_file: str | None = field(
+        default=None, repr=False, metadata=env("REDIS_PASSWORD_FILE", _secret_file))
     # Sentinel: empty tuple means connect directly to redis_host:redis_port.
     sentinels: tuple[tuple[str, int], ...] = field(
         default=(), metadata=env("REDIS_SENTINELS", _sentinel_list))
@@ -167,7 +178,9 @@ class Settings:
     sentinel_username: str | None = field(
         default=None, metadata=env("REDIS_SENTINEL_USERNAME", _nonempty))
     sentinel_password: str | None = field(
-        default=None, metadata=env("REDIS_SENTINEL_PASSWORD", _nonempty))
+        default=None, repr=False, metadata=env("REDIS_SENTINEL_PASSWORD", _nonempty))
+    sentinel_password_from_file: str | None = field(
+        default=None, repr=False, metadata=env("REDIS_SENTINEL_PASSWORD_FILE", _secret_file))
     tls: bool = field(default=CONTRACT.tls, metadata=env("REDIS_TLS", _bool))
     tls_ca_file: str | None = field(default=None, metadata=env("REDIS_TLS_CA_FILE", _readable_file))
     tls_cert_file: str | None = field(
@@ -233,7 +246,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        e = os.environ if environ is None else environ
+        e = _with_credentials(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             variable, parse = f.metadata["env"], f.metadata["parse"]
@@ -250,6 +263,14 @@ class Settings:
 
     def _check(self) -> None:
         """Rules that involve more than one setting."""
+        for name, direct, from_file in (
+            ("REDIS_PASSWORD", "redis_password", "redis_password_from_file"),
+            ("REDIS_SENTINEL_PASSWORD", "sentinel_password", "sentinel_password_from_file"),
+        ):
+            if getattr(self, from_file) is not None:
+                if getattr(self, direct) is not None:
+                    raise SettingsError(f"{name}_FILE", f"set {name} or {name}_FILE, not both")
+                object.__setattr__(self, direct, getattr(self, from_file))
         if self.socket_timeout * 1000 <= self.block_ms:
             # A blocking read must end before the socket gives up on it.
             raise SettingsError(
@@ -260,6 +281,23 @@ class Settings:
             raise SettingsError("REDIS_TLS_KEY_FILE", "set both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, or neither")
         if not self.tls and (self.tls_ca_file or self.tls_cert_file):
             raise SettingsError("REDIS_TLS", "TLS files are set but REDIS_TLS is off")
+
+
+# systemd's LoadCredential= names the package looks for in $CREDENTIALS_DIRECTORY.
+CREDENTIALS = {"REDIS_PASSWORD": "redis-password", "REDIS_SENTINEL_PASSWORD": "sentinel-password"}
+
+
+def _with_credentials(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """Passwords from systemd credentials, where neither the variable nor its _FILE is set."""
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return environ
+    out = dict(environ)
+    for variable, credential in CREDENTIALS.items():
+        path = os.path.join(directory, credential)
+        if not out.get(variable) and not out.get(variable + "_FILE") and os.path.exists(path):
+            out[variable + "_FILE"] = path
+    return out
 
 
 def variables() -> dict[str, dataclasses.Field[Any]]:
