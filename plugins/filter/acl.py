@@ -79,6 +79,11 @@ def acl_users(acl_list: Any) -> list[str]:
     return [line.split()[1] for line in (acl_list or []) if str(line).startswith("user ")]
 
 
+def login_passwords(logins: Mapping[str, str], secrets: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """{login: the current password of its ACL user} for logins {login: ACL user}."""
+    return {login: current(secrets[prefix + user]) for login, user in logins.items()}
+
+
 def acl_extra(acl_list: Any, users: Mapping[str, Any]) -> list[str]:
     """Users the server has and nobody declared ("default" is always declared)."""
     return sorted(set(acl_users(acl_list)) - set(users) - {"default"})
@@ -109,5 +114,6 @@ class FilterModule:
             "tickstock_acl_users": acl_users,
             "tickstock_acl_deluser": acl_deluser,
             "tickstock_acl_extra": acl_extra,
+            "tickstock_login_passwords": login_passwords,
             "tickstock_acl_missing": acl_missing,
         }

@@ -50,8 +50,9 @@ tls = {}
 if env.get("REDIS_TLS") == "true":
     tls = {"ssl": True, "ssl_ca_certs": env["REDIS_TLS_CA_FILE"], "ssl_certfile": env["REDIS_TLS_CERT_FILE"],
            "ssl_keyfile": env["REDIS_TLS_KEY_FILE"]}
+sentinel_password = open("/etc/tickstockpl/sentinel.password").read().strip()
 sen = Sentinel(sentinels, socket_timeout=5,
-               sentinel_kwargs={"password": env.get("REDIS_SENTINEL_PASSWORD"),
+               sentinel_kwargs={"password": sentinel_password,
                                 "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5, **tls},
                password=ADMIN_PASSWORD, username="admin", **tls)
 r = sen.master_for(env["REDIS_SENTINEL_MASTER"], decode_responses=True)
@@ -121,13 +122,26 @@ def test_package_installed_in_venv(host):
 
 
 def test_env_files_are_root_only(host):
-    for path in [ENV_FILE] + [f"/etc/tickstockpl/{n}.env" for n in ("consumer", "publisher", "drill")] + [
+    logins = ("consumer", "publisher", "drill")
+    for path in [ENV_FILE] + [f"/etc/tickstockpl/{n}.env" for n in logins] + [
+        f"/etc/tickstockpl/{n}.password" for n in (*logins, "sentinel")] + [
         f"/etc/tickstockpl/instance-{i}.env" for i in _instances(host)
     ]:
         f = host.file(path)
         assert f.user == "root" and f.group == "root", path
         assert f.mode == 0o600, f"{path} has mode {oct(f.mode)}"
     assert host.file("/etc/tickstockpl").mode == 0o700
+
+
+def test_no_password_in_any_process_environment(host):
+    """The units pass passwords as systemd credentials (LoadCredential=), not in the environment."""
+    pids = host.check_output("pgrep -f 'bin/tickstockpl (consume|publish)' || true").split()
+    assert pids, "no consumer process runs"
+    for pid in pids:
+        environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ", pid)
+        names = [line.split("=", 1)[0] for line in environ.splitlines()]
+        assert not {"REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"} & set(names), (pid, names)
+        assert "CREDENTIALS_DIRECTORY" in names, (pid, names)
 
 
 def test_service_user_is_unprivileged(host):

@@ -7,7 +7,18 @@ import time
 
 import pytest
 import redis
-from acl import acl_deluser, acl_extra, acl_hashes, acl_missing, acl_setuser, acl_users, current, fingerprint, rotation
+from acl import (
+    acl_deluser,
+    acl_extra,
+    acl_hashes,
+    acl_missing,
+    acl_setuser,
+    acl_users,
+    current,
+    fingerprint,
+    login_passwords,
+    rotation,
+)
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -110,3 +121,9 @@ def test_transactions_survive_an_aof_reload(tmp_path, default_rules: str, kept: 
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_login_passwords_take_the_current_one_during_a_rotation():
+    secrets = {"redis_consumer": ["new" * 6, "old" * 6], "redis_drill": "d" * 16}
+    assert login_passwords({"consumer": "consumer", "drill": "drill"}, secrets, "redis_") == {
+        "consumer": "new" * 6, "drill": "d" * 16}
