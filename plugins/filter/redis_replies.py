@@ -4,6 +4,8 @@
     tickstock_pairs   a flat key/value reply          -> {"down-after-milliseconds": "5000", ...}
                       (CONFIG GET, SENTINEL MASTER, SENTINEL CONFIG GET, XINFO GROUPS entries;
                       `--raw` lines or `--json` lists)
+    tickstock_reply_text  a tickstock_redis result     -> the text of reply `index` ("" when it
+                      failed or was not asked)
 
 Every value comes back as a string, as Redis prints it, so `--raw` and
 `--json` output compare equal.
@@ -79,9 +81,20 @@ def info_replicas(info: Mapping[str, str]) -> list[dict[str, str]]:
     return replicas
 
 
+def reply_text(result: Any, index: int = 0) -> str:
+    """Reply `index` of a registered tickstock_redis result, as redis-cli --raw prints it."""
+    if not isinstance(result, Mapping) or result.get("skipped") or result.get("failed"):
+        return ""
+    texts, errors = result.get("texts") or [], result.get("errors") or []
+    if index >= len(texts) or (index < len(errors) and errors[index]):
+        return ""
+    return str(texts[index])
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "tickstock_info": parse_info,
             "tickstock_pairs": parse_pairs,
+            "tickstock_reply_text": reply_text,
         }

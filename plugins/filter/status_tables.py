@@ -1,14 +1,15 @@
 """The tables playbooks/status.yml prints, from what the hosts answered.
 
     tickstock_metrics(text)                      -> {metric name: value summed over its labels}
-    tickstock_sentinel_table(replies)            -> lines; replies: {sentinel: result of
-                                                    `redis-cli --raw SENTINEL MASTER <name>`, or None}
+    tickstock_sentinel_table(replies)            -> lines; replies: {sentinel: tickstock_redis result of
+                                                    SENTINEL MASTER <name>, or None}
     tickstock_replication_table(infos)           -> lines; infos: {server: result of `INFO replication`, or None}
     tickstock_consumer_table(consumers)          -> lines; consumers: {host: {instances (the role's local
                                                     fact: [{id, mode, port}]), units, metrics, ready,
                                                     publisher (registered results)}, or None}
-    tickstock_stream_table(streams, stream)      -> lines; streams: {master: {xlen, groups, dead_len,
-                                                    dead_last, patterns (registered results), sample_s}}
+    tickstock_stream_table(streams, stream)      -> lines; streams: {master: tickstock_redis result of
+                                                    XLEN, XINFO GROUPS, XLEN dead, XREVRANGE dead, SUBSCRIBE
+                                                    (+ messages), with sample_s}
 
 A host whose answer is None (unreachable, or not asked) gets a row saying so.
 Metric names are read whether or not they end in `_total`.
@@ -61,7 +62,11 @@ def metric(metrics: Mapping[str, float], name: str) -> float | None:
 
 
 def _answer(result: Any) -> tuple[bool, str]:
-    """(ok, stdout) of a registered command result; not ok when skipped, failed or missing."""
+    """(ok, text) of a registered command or tickstock_redis result; not ok when skipped, failed or missing."""
+    if isinstance(result, Mapping) and "texts" in result and not result.get("skipped"):
+        problem = next((e for e in result.get("errors") or [] if e), None) or (
+            result.get("msg") if result.get("failed") else None)
+        return (False, str(problem)) if problem else (True, str((result.get("texts") or [""])[0]))
     if not isinstance(result, Mapping) or result.get("skipped") or "rc" not in result:
         return False, "unreachable" if result is None else "not asked"
     out = str(result.get("stdout", ""))
@@ -260,43 +265,43 @@ def _clock(timestamp: Any) -> str:
         return "?"
 
 
-def _scalar(result: Any) -> str:
-    ok, out = _answer(result)
-    return out.strip() if ok and out.strip() else "?"
-
-
 def stream_table(streams: Mapping[str, Any], stream: str) -> list[str]:
-    """Stream length, consumer groups, the last dead letters and sampled pattern events, per master."""
+    """Stream length, consumer groups, the last dead letters and sampled pattern events, per master.
+
+    Each master's answer is the tickstock_redis result of XLEN, XINFO GROUPS, XLEN of the
+    dead letters, XREVRANGE of the last three, SUBSCRIBE to the pattern channel (its
+    `messages`), plus `sample_s`.
+    """
     lines: list[str] = []
-    masters = {host: s for host, s in streams.items() if isinstance(s, Mapping)}
+    masters = {host: s for host, s in streams.items() if isinstance(s, Mapping) and not s.get("skipped")}
     if not masters:
         return [f"STREAM {stream}: no master answered"]
     for host, s in masters.items():
-        lines.append(
-            f"STREAM {stream} on {host}: length {_scalar(s.get('xlen'))}, dead letters {_scalar(s.get('dead_len'))}"
-        )
-        for group in _json(s.get("groups"), []):
+        replies = list(s.get("replies") or []) + [None] * 5
+        errors = [e for e in s.get("errors") or [] if e]
+        if s.get("failed") or errors:
+            lines.append(f"STREAM {stream} on {host}: {(errors or [s.get('msg', 'failed')])[0]}")
+        xlen, dead_len = (v if v is not None else "?" for v in (replies[0], replies[2]))
+        lines.append(f"STREAM {stream} on {host}: length {xlen}, dead letters {dead_len}")
+        for group in replies[1] or []:
             g = _pairs(group)
             lines.append(
                 f"GROUP {g.get('name', '?')}: consumers {g.get('consumers', '?')}, pending "
                 f"{g.get('pending', '?')}, lag {g.get('lag', '?')}, last-delivered "
                 f"{g.get('last-delivered-id', '?')}"
             )
-        for entry in _json(s.get("dead_last"), []):
+        for entry in replies[3] or []:
             if not isinstance(entry, Sequence) or len(entry) != 2:
                 continue
             f = _pairs(entry[1])
             lines.append(
                 f"DEAD {entry[0]} {f.get('reason', '?')} {f.get('consumer', '?')}: {f.get('payload', '')[:60]}"
             )
-        # SUBSCRIBE runs under `timeout`: exit 124 is the normal end of the sample.
-        sample = s.get("patterns")
-        out = str(sample.get("stdout", "")) if isinstance(sample, Mapping) else ""
         events = []
-        for line in out.splitlines():
-            if line.startswith("{"):
+        for message in s.get("messages") or []:
+            if isinstance(message, list) and len(message) == 3 and message[0] == "message":
                 try:
-                    events.append(json.loads(line))
+                    events.append(json.loads(message[2]))
                 except ValueError:
                     continue
         lines.append(f"PATTERN EVENTS in a {s.get('sample_s', '?')} s sample: {len(events)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from typing import Any
 
 Reply = str | int | list["Reply"] | None
@@ -48,6 +49,18 @@ class Connection:
     def call(self, *args: Any) -> Reply:
         self._sock.sendall(encode(args))
         return self._read()
+
+    def listen(self, seconds: float) -> list[Reply]:
+        """Every message pushed within `seconds` (after SUBSCRIBE); a message cut off at the end is dropped."""
+        deadline = time.monotonic() + seconds
+        out: list[Reply] = []
+        while (left := deadline - time.monotonic()) > 0:
+            self._sock.settimeout(left)
+            try:
+                out.append(self._read())
+            except TimeoutError:
+                break
+        return out
 
     # -- reading --------------------------------------------------------
     def _line(self) -> bytes:

@@ -27,6 +27,10 @@ options:
     type: bool
     default: false
     description: Return error replies and connection failures in C(errors) instead of failing.
+  listen_s:
+    type: float
+    default: 0
+    description: After the commands (a SUBSCRIBE among them), collect the pushed messages for this many seconds.
   tls: {type: bool, default: false, description: Use TLS.}
   tls_ca: {type: path, description: CA bundle that signs the server certificate.}
   tls_cert: {type: path, description: Client certificate, when the server asks for one.}
@@ -37,6 +41,7 @@ RETURN = r"""
 replies: {description: One reply per command (strings, integers, lists, null); null after an error., type: list}
 texts: {description: Each reply as redis-cli --raw prints it., type: list}
 errors: {description: One entry per command, null or the error text (only with allow_errors)., type: list}
+messages: {description: "What was pushed during listen_s, each as a reply (['message', channel, data])", type: list}
 """
 
 from typing import Any  # noqa: E402 (Ansible modules keep their docs first)
@@ -55,6 +60,7 @@ def main() -> None:
             "commands": {"type": "list", "elements": "raw", "required": True},
             "timeout": {"type": "float", "default": 5.0},
             "allow_errors": {"type": "bool", "default": False},
+            "listen_s": {"type": "float", "default": 0.0},
             "tls": {"type": "bool", "default": False},
             "tls_ca": {"type": "path"},
             "tls_cert": {"type": "path"},
@@ -65,6 +71,7 @@ def main() -> None:
     p = module.params
     commands = [c if isinstance(c, list) else str(c).split() for c in p["commands"]]
     replies: list[Any] = [None] * len(commands)
+    messages: list[Any] = []
     errors: list[str | None] = [None] * len(commands)
     try:
         conn = Connection(p["host"], p["port"], p["timeout"], p["tls"], p["tls_ca"], p["tls_cert"], p["tls_key"])
@@ -92,13 +99,16 @@ def main() -> None:
                 if not p["allow_errors"]:
                     module.fail_json(msg=f"{' '.join(map(str, cmd[:2]))}: {exc}", replies=replies)
                 errors[i] = str(exc)
+        if p["listen_s"] > 0:
+            messages = conn.listen(p["listen_s"])
     except OSError as exc:
         if not p["allow_errors"]:
             module.fail_json(msg=f"connection to {p['host']}:{p['port']} failed: {exc}")
         errors = [e or f"connection: {exc}" for e in errors]
     finally:
         conn.close()
-    module.exit_json(changed=False, replies=replies, texts=[as_text(r) for r in replies], errors=errors)
+    module.exit_json(changed=False, replies=replies, texts=[as_text(r) for r in replies], errors=errors,
+                     messages=messages)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Redis HA (redis_server + redis_sentinel roles): the state a converge must leave."""
 
 import hashlib
+import os
+import re
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, pairs, wait_for
@@ -121,3 +125,23 @@ def test_never_bound_to_all_addresses(cluster):
         assert set(bind) == {node.address, "127.0.0.1"}, (name, bind)
         assert pairs(node.redis("CONFIG", "GET", "protected-mode"))["protected-mode"] == "yes"
         assert pairs(node.redis("CONFIG", "GET", "min-replicas-to-write"))["min-replicas-to-write"] == "1"
+
+
+def test_status_playbook_reads_every_node(cluster, expected_master):
+    """playbooks/status.yml (the tickstock_redis module, TLS when on) reads every node and prints no password."""
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, str(root / "playbooks" / "status.yml")],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(root / "ansible.cfg")},
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    master = re.escape(f"{expected_master}:{REDIS_PORT}")
+    for name in cluster:
+        assert re.search(rf"\b{re.escape(name)}\s+{master}\s+master\b", out), out[-4000:]
+    assert re.search(r"STREAM \S+ on \S+: length \d+, dead letters \d+", out), out[-4000:]
+    assert re.search(r"PATTERN EVENTS in a \d+ s sample: \d+", out), out[-4000:]
+    node = next(iter(cluster.values()))
+    passwords = [p for secret in node.secrets.values() for p in (secret if isinstance(secret, list) else [secret])]
+    assert not [p for p in passwords if p in out], "status.yml printed a password"

@@ -48,3 +48,18 @@ def test_replies_errors_and_binary_safe_args(server):
     assert conn.call("LRANGE", "l", 0, -1) == ["a", "b"]
     assert as_text(conn.call("CONFIG", "GET", "appendonly")) == "appendonly\nno"
     conn.close()
+
+
+def test_listen_collects_what_is_published_within_the_window(server):
+    sub, pub = Connection("127.0.0.1", server), Connection("127.0.0.1", server)
+    for conn in (sub, pub):
+        conn.call("AUTH", "pw-with space\r\nx")
+    assert sub.call("SUBSCRIBE", "events") == ["subscribe", "events", 1]
+    assert pub.call("PUBLISH", "events", "one") == 1
+    assert pub.call("PUBLISH", "events", "two") == 1
+    started = time.monotonic()
+    assert sub.listen(0.5) == [["message", "events", "one"], ["message", "events", "two"]]
+    assert 0.4 < time.monotonic() - started < 2
+    assert sub.listen(0.2) == []
+    sub.close()
+    pub.close()

@@ -55,6 +55,15 @@ SENTINEL_MASTER_LINES = [
 SENTINEL_MASTER_RAW = "\n".join(SENTINEL_MASTER_LINES)
 
 
+def module_result(*replies: object, errors: list[str | None] | None = None,
+                  messages: list[object] | None = None) -> dict[str, object]:
+    """A registered tickstock_redis result, its texts made by the module's own as_text."""
+    from tickstock_resp import as_text
+
+    return {"changed": False, "replies": list(replies), "texts": [as_text(r) for r in replies],  # type: ignore[arg-type]
+            "errors": errors or [None] * len(replies), "messages": messages or []}
+
+
 def result(stdout: str = "", rc: int = 0, stderr: str = "") -> dict[str, object]:
     """A registered command result."""
     return {"rc": rc, "stdout": stdout, "stderr": stderr, "stdout_lines": stdout.splitlines()}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_LINES, SENTINEL_MASTER_RAW
-from redis_replies import info_replicas, parse_info, parse_pairs, redis_str
+from redis_replies import info_replicas, parse_info, parse_pairs, redis_str, reply_text
 
 
 def test_info_skips_headers_and_strips_carriage_returns() -> None:
@@ -62,3 +62,10 @@ def test_pairs_refuse_what_is_not_a_reply() -> None:
 )
 def test_values_as_redis_prints_them(value: object, printed: str) -> None:
     assert redis_str(value) == printed
+
+
+def test_reply_text_of_a_module_result() -> None:
+    ok = {"replies": ["PONG", ["a", "b"]], "texts": ["PONG", "a\nb"], "errors": [None, None]}
+    assert reply_text(ok) == "PONG" and reply_text(ok, 1) == "a\nb" and reply_text(ok, 2) == ""
+    assert reply_text({"texts": [""], "errors": ["connect: refused"]}) == ""
+    assert reply_text({"skipped": True}) == "" and reply_text(None) == ""

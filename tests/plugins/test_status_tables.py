@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_RAW, result
+from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_RAW, module_result, result
 from status_tables import (
     alert_table,
     consumer_rows,
@@ -57,15 +57,15 @@ def test_metric_absent() -> None:
 def test_sentinel_table() -> None:
     lines = sentinel_table(
         {
-            "redis1": result(SENTINEL_MASTER_RAW),
-            "redis2": result("", rc=1, stderr="Could not connect to Redis at 127.0.0.1"),
+            "redis1": module_result(SENTINEL_MASTER_RAW.splitlines()),
+            "redis2": module_result(None, errors=["connect: Could not connect to Redis at 127.0.0.1"]),
             "redis3": None,
-            "redis4": result("ERR No such master with that name"),
+            "redis4": module_result(None, errors=["ERR No such master with that name"]),
         }
     )
     assert lines[0].split() == ["SENTINEL", "MASTER", "FLAGS", "REPL", "SENT", "QUOR", "EPOCH", "DOWN-MS"]
     assert lines[1].split() == ["redis1", "172.18.0.2:6379", "master", "2", "3", "2", "3", "2000"]
-    assert lines[2].startswith("redis2") and "ERROR Could not connect" in lines[2]
+    assert lines[2].startswith("redis2") and "ERROR connect: Could not connect" in lines[2]
     assert lines[3].split() == ["redis3", "UNREACHABLE"]
     assert "ERR No such master" in lines[4]
 
@@ -73,8 +73,8 @@ def test_sentinel_table() -> None:
 def test_replication_table() -> None:
     lines = replication_table(
         {
-            "redis1": result(INFO_MASTER),
-            "redis2": result(INFO_REPLICA),
+            "redis1": module_result(INFO_MASTER),
+            "redis2": module_result(INFO_REPLICA),
             "redis3": None,
         }
     )
@@ -133,19 +133,15 @@ def test_consumer_table() -> None:
 
 def test_stream_table() -> None:
     event = {"ticker": "AAPL", "pattern_type": "Doji", "direction": "up", "confidence": 0.8, "timestamp": 3600}
-    streams = {
-        "redis1": {
-            "xlen": result("1500"),
-            "groups": result(
-                json.dumps([["name", "g", "consumers", 2, "pending", 0, "last-delivered-id", "1-0", "lag", 0]])
-            ),
-            "dead_len": result("1"),
-            "dead_last": result(json.dumps([["5-0", ["reason", "schema", "consumer", "c1-1", "payload", "x" * 100]]])),
-            "patterns": result("subscribe\nchannel\n1\nmessage\nchannel\n" + json.dumps(event), rc=124),
-            "sample_s": 3,
-        },
-        "redis2": None,
-    }
+    master = module_result(
+        1500,
+        [["name", "g", "consumers", 2, "pending", 0, "last-delivered-id", "1-0", "lag", 0]],
+        1,
+        [["5-0", ["reason", "schema", "consumer", "c1-1", "payload", "x" * 100]]],
+        ["subscribe", "channel", 1],
+        messages=[["message", "channel", json.dumps(event)], ["message", "channel", "not json"]],
+    )
+    streams = {"redis1": {**master, "sample_s": 3}, "redis2": None, "redis3": {"skipped": True}}
     lines = stream_table(streams, "the-stream")
     assert lines[0] == "STREAM the-stream on redis1: length 1500, dead letters 1"
     assert lines[1] == "GROUP g: consumers 2, pending 0, lag 0, last-delivered 1-0"
@@ -156,6 +152,8 @@ def test_stream_table() -> None:
 
 def test_stream_table_without_a_master() -> None:
     assert stream_table({"redis1": None}, "s") == ["STREAM s: no master answered"]
+    failed = module_result(None, None, None, None, None, errors=["auth: WRONGPASS"] * 5)
+    assert stream_table({"redis1": failed}, "s")[0] == "STREAM s on redis1: auth: WRONGPASS"
 
 
 def test_consumer_table_without_instances() -> None:
