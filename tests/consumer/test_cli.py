@@ -40,6 +40,9 @@ def test_sigterm_drains_acks_and_exits_zero(
     pub = run_cli(["publish", "--rate", "200000", "--count", "60000", "--publisher-id", "p1",
                    "--summary-json", str(tmp_path / "s.json")], redis_env)
     assert pub.returncode == 0, pub.stderr
+    # The drills' timeline: every confirmed tick counted in the second it was confirmed.
+    per_s = json.loads((tmp_path / "s.json").read_text())["confirmed_per_s"]
+    assert sum(per_s.values()) == 60000 and all(int(k) > 1.7e9 for k in per_s)
     notify_path = tmp_path / "notify.sock"
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(notify_path))
@@ -158,7 +161,7 @@ def test_audit_detects_loss_and_duplicate_patterns(
 @pytest.mark.parametrize(
     "args",
     [["consume"], ["publish", "--count", "1"], ["health"], ["audit", "--summary-json", "/nonexistent"],
-     ["watch-patterns", "--out", "/nonexistent/p.jsonl"]],
+     ["watch-patterns", "--out", "/nonexistent/p.jsonl"], ["sample-metrics", "--url", "http://x/", "--out", "/x"]],
 )
 def test_bad_setting_exits_2_on_every_command(args: list[str]) -> None:
     proc = run_cli(args, {"REDIS_PORT": "not-a-port"}, timeout=30)

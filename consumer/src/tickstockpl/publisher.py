@@ -45,6 +45,8 @@ class Summary:
     wait_replicas: int = 0
     stopped_by: str = "count"
     spec_format: bool = False
+    # Confirmed ticks per wall-clock second ({epoch second: count}), for the drill's timeline.
+    confirmed_per_s: dict[int, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -151,6 +153,8 @@ class Publisher:
         s.longest_gap_s = max(s.longest_gap_s, now - self._last_ok)
         self._last_ok = now
         s.confirmed += len(batch)
+        second = int(time.time())
+        s.confirmed_per_s[second] = s.confirmed_per_s.get(second, 0) + len(batch)
         if tries > 1:
             self.conn.reconnects += 1
         if tries > 1 or s.confirmed == len(batch):
