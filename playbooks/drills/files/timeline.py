@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""The drill report's picture: confirmed writes and consumed ticks per second, with the events marked.
+
+    timeline.py --summary summary.json --samples samples.jsonl --out run.png \
+        [--mark "fault=<epoch s>" --mark "new master=<epoch s>" ...] [--title TEXT]
+
+summary.json is the publisher's (confirmed_per_s); samples.jsonl is what
+`tickstockpl sample-metrics` wrote. Runs on the control node, in the kit's venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+
+def confirmed_series(summary: Mapping[str, Any]) -> dict[int, int]:
+    return {int(second): int(n) for second, n in (summary.get("confirmed_per_s") or {}).items()}
+
+
+def consumed_series(samples: Iterable[Mapping[str, Any]]) -> dict[int, float]:
+    """Ticks consumed per second: the rise of each consumer's counter, summed.
+
+    A counter that falls restarted from zero, so its new value is what it
+    consumed since; a consumer that did not answer adds nothing until it does.
+    """
+    out: dict[int, float] = {}
+    last: dict[str, float] = {}
+    for sample in samples:
+        second = int(float(sample["t"]))
+        for url, value in (sample.get("processed") or {}).items():
+            if value is None:
+                continue
+            rise = value - last[url] if url in last and value >= last[url] else (value if url in last else 0.0)
+            last[url] = value
+            out[second] = out.get(second, 0.0) + rise
+    return out
+
+
+def render(confirmed: Mapping[int, int], consumed: Mapping[int, float], marks: Sequence[tuple[str, float]],
+           out: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    seconds = sorted(set(confirmed) | set(consumed))
+    if not seconds:
+        raise SystemExit("timeline.py: no data (no confirmed ticks and no samples)")
+    start = seconds[0]
+    xs = list(range(seconds[0], seconds[-1] + 1))
+    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    ax.plot([x - start for x in xs], [confirmed.get(x, 0) for x in xs], label="confirmed writes/s", color="#1f77b4",
+            drawstyle="steps-post")
+    ax.plot([x - start for x in xs], [consumed.get(x, 0) for x in xs], label="consumed ticks/s", color="#2ca02c",
+            linestyle="--", drawstyle="steps-post")
+    for (label, at), color in zip(marks, ["#d62728", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"], strict=False):
+        ax.axvline(at - start, color=color, linewidth=1)
+        ax.annotate(label, (at - start, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top",
+                    ha="right", fontsize=8, color=color)
+    ax.set_xlabel(f"seconds since {start} (epoch)")
+    ax.set_ylabel("ticks per second")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+
+
+def _mark(text: str) -> tuple[str, float]:
+    label, sep, at = text.rpartition("=")
+    if not sep or not label:
+        raise argparse.ArgumentTypeError(f"--mark {text!r}: give label=<epoch seconds>")
+    return label, float(at)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--summary", required=True)
+    p.add_argument("--samples", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--mark", type=_mark, action="append", default=[])
+    p.add_argument("--title", default="drill")
+    args = p.parse_args(argv)
+    with open(args.summary, encoding="utf-8") as f:
+        summary = json.load(f)
+    with open(args.samples, encoding="utf-8") as f:
+        samples = [json.loads(line) for line in f if line.strip()]
+    render(confirmed_series(summary), consumed_series(samples), args.mark, args.out, args.title)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
