@@ -4,6 +4,8 @@
         -> {"jobs": {"tickstock_redis": [sd], "tickstock_sentinel": [sd]}, "problems": [str]}
     hostvars | tickstock_consumer_targets(hosts, cluster, fallback)
         -> {"jobs": {"tickstockpl": [sd]}, "problems": [str]}
+    reply | tickstock_alert_state(alertname) -> "firing", "pending", "inactive" or "unknown"
+        (reply: the JSON of Prometheus's GET /api/v1/alerts)
 
 An ``sd`` is one entry of a Prometheus file_sd file: ``{"targets": [...],
 "labels": {...}}``. Targets come from local facts, so Prometheus scrapes what
@@ -147,9 +149,25 @@ def consumer_targets(
     return {"jobs": {CONSUMER_JOB: entries}, "problems": problems}
 
 
+def alert_state(reply: Any, alertname: str) -> str:
+    """The state of an alert in a GET /api/v1/alerts reply: firing wins over pending."""
+    data = reply.get("data") if isinstance(reply, Mapping) and reply.get("status") == "success" else None
+    alerts = data.get("alerts") if isinstance(data, Mapping) else None
+    if not isinstance(alerts, list):
+        return "unknown"
+    states = {a.get("state") for a in alerts
+              if isinstance(a, Mapping) and isinstance(a.get("labels"), Mapping)
+              and a["labels"].get("alertname") == alertname}
+    for state in ("firing", "pending"):
+        if state in states:
+            return state
+    return "inactive"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "tickstock_exporter_targets": exporter_targets,
             "tickstock_consumer_targets": consumer_targets,
+            "tickstock_alert_state": alert_state,
         }

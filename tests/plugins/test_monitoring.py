@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from tickstock_checks import tickstock_invalid
 
-from monitoring import consumer_targets, exporter_targets
+from monitoring import alert_state, consumer_targets, exporter_targets
 
 FALLBACK = {"http_host": "127.0.0.1", "http_port_base": 9108, "instances": 1}
 
@@ -145,3 +145,14 @@ def test_monitoring_invalid_rules(rule: str, value: object, ok: bool) -> None:
 def test_monitoring_invalid_hides_passwords() -> None:
     problems = tickstock_invalid([["redis_exporter_redis_password", "short", "password"]])
     assert problems and "short" not in problems[0]
+
+
+def test_alert_state() -> None:
+    def reply(*alerts: tuple[str, str]) -> dict[str, object]:
+        return {"status": "success", "data": {"alerts": [
+            {"labels": {"alertname": name}, "state": state} for name, state in alerts]}}
+
+    assert alert_state(reply(("A", "pending"), ("A", "firing")), "A") == "firing"
+    assert alert_state(reply(("A", "pending"), ("B", "firing")), "A") == "pending"
+    assert alert_state(reply(("B", "firing")), "A") == "inactive"
+    assert alert_state({"status": "error"}, "A") == "unknown" and alert_state(None, "A") == "unknown"
