@@ -21,6 +21,10 @@ def test_consumed_counts_rises_and_survives_a_restart() -> None:
         {"t": 103.1, "processed": {"a": 50, "b": 400}},  # a restarted: 50 since
     ]
     assert timeline.consumed_series(samples) == {100: 0, 101: 1000, 102: 1000, 103: 350}
+    # A second host's file adds to the same seconds; its URLs are its own.
+    other = [{"t": 101.5, "processed": {"a": 10}}, {"t": 102.5, "processed": {"a": 30}}]
+    assert timeline.consumed_series(other, timeline.consumed_series(samples)) == {
+        100: 0, 101: 1000, 102: 1020, 103: 350}
 
 
 def test_renders_a_png_with_marks(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The drill report's picture: confirmed writes and consumed ticks per second, with the events marked.
 
-    timeline.py --summary summary.json --samples samples.jsonl --out run.png \
+    timeline.py --summary summary.json --samples host1.jsonl [--samples host2.jsonl ...] --out run.png \
         [--mark "fault=<epoch s>" --mark "new master=<epoch s>" ...] [--title TEXT]
 
-summary.json is the publisher's (confirmed_per_s); samples.jsonl is what
-`tickstockpl sample-metrics` wrote. Runs on the control node, in the kit's venv.
+summary.json is the publisher's (confirmed_per_s); each samples file is what
+`tickstockpl sample-metrics` wrote on one consumer host. Runs on the control
+node, in the kit's venv.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ def confirmed_series(summary: Mapping[str, Any]) -> dict[int, int]:
     return {int(second): int(n) for second, n in (summary.get("confirmed_per_s") or {}).items()}
 
 
-def consumed_series(samples: Iterable[Mapping[str, Any]]) -> dict[int, float]:
-    """Ticks consumed per second: the rise of each consumer's counter, summed.
+def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] | None = None) -> dict[int, float]:
+    """Ticks consumed per second: the rise of each consumer's counter, summed (into `out`).
 
     A counter that falls restarted from zero, so its new value is what it
     consumed since; a consumer that did not answer adds nothing until it does.
+    One call per host's file: URLs name instances only within a host.
     """
-    out: dict[int, float] = {}
+    out = {} if out is None else out
     last: dict[str, float] = {}
     for sample in samples:
         second = int(float(sample["t"]))
@@ -80,16 +82,18 @@ def _mark(text: str) -> tuple[str, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--summary", required=True)
-    p.add_argument("--samples", required=True)
+    p.add_argument("--samples", action="append", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--mark", type=_mark, action="append", default=[])
     p.add_argument("--title", default="drill")
     args = p.parse_args(argv)
     with open(args.summary, encoding="utf-8") as f:
         summary = json.load(f)
-    with open(args.samples, encoding="utf-8") as f:
-        samples = [json.loads(line) for line in f if line.strip()]
-    render(confirmed_series(summary), consumed_series(samples), args.mark, args.out, args.title)
+    consumed: dict[int, float] = {}
+    for path in args.samples:
+        with open(path, encoding="utf-8") as f:
+            consumed_series((json.loads(line) for line in f if line.strip()), consumed)
+    render(confirmed_series(summary), consumed, args.mark, args.out, args.title)
     return 0
 
 
