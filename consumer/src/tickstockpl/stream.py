@@ -24,7 +24,7 @@ from tickstockpl.contract import CONTRACT
 from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import DATA_FIELD
+from tickstockpl.ticks import DATA_FIELD, FORM_FIELD, Message, payload
 from tickstockpl.worker import Fetched
 
 log = logging.getLogger(__name__)
@@ -180,10 +180,13 @@ class StreamSource:
             if not fields:  # trimmed while pending (redis-py gives {}; an entry has >= 1 field)
                 trimmed += 1
                 continue
-            raw = fields.get(DATA_FIELD)
+            # Both forms, so producers can switch while consumers run (docs/interface.md).
+            raw: Message | None = fields.get(DATA_FIELD)
+            if raw is None and FORM_FIELD in fields:
+                raw = fields
             if entry_id in over or raw is None:
                 reason = "max_deliveries" if entry_id in over else "missing_data_field"
-                out.dead.append((reason, f"entry {entry_id.decode()}", raw or repr(fields).encode(), entry_id))
+                out.dead.append((reason, f"entry {entry_id.decode()}", payload(raw or fields), entry_id))
             else:
                 out.items.append((entry_id, raw))
         if trimmed:

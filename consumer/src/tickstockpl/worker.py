@@ -30,6 +30,7 @@ from tickstockpl.notify import Notifier
 from tickstockpl.processor import Processor
 from tickstockpl.settings import Settings
 from tickstockpl.signals import Shutdown
+from tickstockpl.ticks import Message
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Fetched:
     """One batch as a source hands it over."""
 
     # (stream entry id or None for pub/sub, raw message) to decode and process
-    items: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    items: list[tuple[bytes | None, Message]] = field(default_factory=list)
     # decided by the source before decoding: (reason, detail, raw, entry id)
     dead: list[tuple[str, str, bytes, bytes]] = field(default_factory=list)
     # everything to ack once the side effects are committed
