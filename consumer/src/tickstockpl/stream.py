@@ -21,6 +21,7 @@ from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tickstockpl.contract import CONTRACT
+from tickstockpl.depth import QueueDepth
 from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
 from tickstockpl.settings import Settings
@@ -57,6 +58,7 @@ class StreamSource:
         self._claim_from = b"0-0"
         self._next_claim = 0.0
         self._next_stats = 0.0
+        self.depth = QueueDepth()
 
     @property
     def ready(self) -> bool:
@@ -75,6 +77,9 @@ class StreamSource:
     def reopen(self) -> None:
         s = self.settings
         self._group_ready = False
+        # Whatever we knew came from another master, or from before a restart.
+        self.depth.reset()
+        self.metrics.queue_depth.set(float("nan"))
         try:
             # id 0: a group recreated after a failover re-reads what the stream
             # still holds; duplicates are harmless, losses are not.
@@ -85,6 +90,8 @@ class StreamSource:
                 raise
         self._group_ready = True
         self._drain_from = b"0"  # the new master may have lost our acks
+        self._stats()  # now, not after the drain: the old master's figures are stale
+        self._next_stats = time.monotonic() + STATS_INTERVAL_S
 
     def lost_state(self, exc: ResponseError) -> bool:
         if "NOGROUP" in str(exc):
@@ -151,7 +158,10 @@ class StreamSource:
 
     def _stats(self) -> None:
         s = self.settings
-        groups: Any = self.client.xinfo_groups(s.stream)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xinfo_groups(s.stream)
+        pipe.xinfo_stream(s.stream)  # after the group: see QueueDepth.update
+        groups, stream = pipe.execute()
         for g in groups:
             name = g.get("name")
             if name in (s.group, s.group.encode()):
@@ -159,6 +169,8 @@ class StreamSource:
                 lag = g.get("lag")
                 if lag is not None:
                     self.metrics.stream_lag.set(lag)
+                depth = self.depth.update(g, stream)
+                self.metrics.queue_depth.set(float("nan") if depth is None else depth)
 
     def _deliveries(self, entries: list[Entry]) -> dict[bytes, int]:
         s = self.settings
