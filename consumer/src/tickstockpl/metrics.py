@@ -50,4 +50,9 @@ class Metrics:
             "tickstockpl_pubsub_gap_ticks_total", "Ticks missed per publisher sequence (pub/sub)",
             registry=r,
         )
+        self.gap_events = Counter(
+            "tickstockpl_pubsub_gaps_total",
+            "Gaps in pub/sub: a lost subscription (cause reconnect) or a publisher sequence jump (cause sequence)",
+            ["cause"], registry=r,
+        )
         self.connected = Gauge("tickstockpl_connected", "1 when the last Redis call succeeded", registry=r)
