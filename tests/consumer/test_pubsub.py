@@ -113,3 +113,24 @@ def test_lost_subscription_is_a_gap_counted_and_logged(
     assert get("tickstockpl_pubsub_gaps_total", {"cause": "sequence"}) is None
     warned = [rec for rec in caplog.records if rec.getMessage().startswith("pub/sub connection lost")]
     assert len(warned) == 1 and warned[0].ctx["channels"] == [channel]  # type: ignore[attr-defined]
+
+
+def test_each_message_is_processed_at_once_not_after_waiting_for_more(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """One tick at a time, with the default 1 s block: none may wait for a batch to fill."""
+    r = redis_server.client()
+    consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub", TICKSTOCKPL_BLOCK_MS="1000")
+    latencies = []
+    for i in range(5):
+        done = consumer.processed
+        sent = time.monotonic()
+        r.publish(ALL_TICKS_CHANNEL, spec(10.0 + i))
+        while consumer.processed == done and time.monotonic() - sent < 5:
+            time.sleep(0.001)
+        latencies.append(time.monotonic() - sent)
+        time.sleep(0.3)  # alone: nothing else buffered behind it
+    shutdown.request()
+    t.join(5)
+    print("per-message latency s", [round(x, 4) for x in latencies])
+    assert max(latencies) < 0.2, latencies  # waiting for more would cost the block time, 1 s
