@@ -60,9 +60,10 @@ def test_unconfirmed_write_is_resent_as_is_then_reported(redis_server: Proc) -> 
 
 
 def test_from_settings_follows_settings(redis_server: Proc) -> None:
-    s = Settings.from_env({"TICKSTOCKPL_STREAM": "other", "TICKSTOCKPL_WAIT_TIMEOUT_MS": "7"})
+    s = Settings.from_env({"TICKSTOCKPL_STREAM": "other", "TICKSTOCKPL_WAIT_TIMEOUT_MS": "7",
+                           "TICKSTOCKPL_STREAM_MAX_AGE": "60"})
     p = TickProducer.from_settings(redis_server.client(), s, None, retry_for_s=None)
-    assert (p.stream, p.wait_timeout_ms, p.wait_replicas, p.retry_for_s) == ("other", 7, 0, None)
+    assert (p.stream, p.wait_timeout_ms, p.wait_replicas, p.retry_for_s, p.max_age_s) == ("other", 7, 0, None, 60)
 
 
 def test_spec_format_run_audits_duplicates_per_tick_and_needs_patterns(
