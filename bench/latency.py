@@ -23,21 +23,19 @@ from _redis import redis_server
 
 
 def consumer_role(out_path: str) -> None:
-    import msgspec
     from tickstockpl.connection import Connector
     from tickstockpl.settings import Settings
     from tickstockpl.signals import Shutdown
-    from tickstockpl.ticks import Tick
+    from tickstockpl.ticks import decode
     from tickstockpl.worker import Fetched, Worker
 
-    decoder = msgspec.json.Decoder(Tick)
     samples: list[float] = []
 
     class Timed(Worker):
         def _handle(self, fetched: Fetched) -> None:
             super()._handle(fetched)
             done = time.time()  # after commit and XACK
-            samples.extend(done - decoder.decode(raw).timestamp for _id, raw in fetched.items)
+            samples.extend(done - decode(raw).timestamp for _id, raw in fetched.items)
 
     shutdown = Shutdown()
     shutdown.install()

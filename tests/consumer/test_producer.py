@@ -13,7 +13,7 @@ from test_cli import run_cli
 from tickstockpl.contract import CONTRACT
 from tickstockpl.producer import NotConfirmed, TickProducer
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import DATA_FIELD, decode
+from tickstockpl.ticks import decode
 from workers import Running, pattern_listener
 
 TICK = {"event_type": "tick_data", "ticker": "MSFT", "price": 10.0, "volume": 5,
@@ -27,7 +27,7 @@ def test_send_stamps_publisher_and_seq_and_writes_stream_and_channels(redis_serv
     ps.subscribe(CONTRACT.channel_all_ticks, CONTRACT.ticker_channel("MSFT"))
     producer = TickProducer(r, "tick-a", wait_replicas=0, first_seq=7)
     assert producer.send([TICK, {**TICK, "price": 11.0}]) == 1
-    ticks = [decode(f[DATA_FIELD]) for _id, f in r.xrange(CONTRACT.stream)]
+    ticks = [decode(f) for _id, f in r.xrange(CONTRACT.stream)]  # the fields form
     assert [(t.publisher, t.seq, t.price) for t in ticks] == [("tick-a", 7, 10.0), ("tick-a", 8, 11.0)]
     got = []
     deadline = time.monotonic() + 5
@@ -51,18 +51,19 @@ def test_unconfirmed_write_is_resent_as_is_then_reported(redis_server: Proc) -> 
     with pytest.raises(NotConfirmed) as err:
         producer.send([TICK])
     assert err.value.seqs == [0] and err.value.tries >= 2 and "WAIT" in str(err.value.last_error)
-    copies = {f[DATA_FIELD] for _id, f in r.xrange(CONTRACT.stream)}
+    copies = {tuple(f.items()) for _id, f in r.xrange(CONTRACT.stream)}
     assert r.xlen(CONTRACT.stream) == err.value.tries and len(copies) == 1  # one tick, sent n times
     assert producer.next_seq == 1  # a seq is never reused for another tick
     producer.wait_replicas = 0
     producer.send([TICK])
-    assert decode(r.xrange(CONTRACT.stream, "-", "+")[-1][1][DATA_FIELD]).seq == 1
+    assert decode(r.xrange(CONTRACT.stream, "-", "+")[-1][1]).seq == 1
 
 
 def test_from_settings_follows_settings(redis_server: Proc) -> None:
-    s = Settings.from_env({"TICKSTOCKPL_STREAM": "other", "TICKSTOCKPL_WAIT_TIMEOUT_MS": "7"})
+    s = Settings.from_env({"TICKSTOCKPL_STREAM": "other", "TICKSTOCKPL_WAIT_TIMEOUT_MS": "7",
+                           "TICKSTOCKPL_STREAM_MAX_AGE": "60"})
     p = TickProducer.from_settings(redis_server.client(), s, None, retry_for_s=None)
-    assert (p.stream, p.wait_timeout_ms, p.wait_replicas, p.retry_for_s) == ("other", 7, 0, None)
+    assert (p.stream, p.wait_timeout_ms, p.wait_replicas, p.retry_for_s, p.max_age_s) == ("other", 7, 0, None, 60)
 
 
 def test_spec_format_run_audits_duplicates_per_tick_and_needs_patterns(
@@ -75,8 +76,8 @@ def test_spec_format_run_audits_duplicates_per_tick_and_needs_patterns(
                    "--summary-json", str(summary), "--seed", "2"], redis_env)
     assert pub.returncode == 0, pub.stderr
     assert json.loads(summary.read_text())["spec_format"] is True
-    raws = [f[DATA_FIELD] for _id, f in r.xrange(CONTRACT.stream)]
-    assert len(raws) == 3000 and all(b"publisher" not in raw and b"seq" not in raw for raw in raws)
+    entries = [f for _id, f in r.xrange(CONTRACT.stream)]
+    assert len(entries) == 3000 and all(b"publisher" not in f and b"seq" not in f for f in entries)
     w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_PRICE_MOVE_PCT="0.5")
     w.wait(lambda: w.consumer.processed == 3000)
     w.stop()

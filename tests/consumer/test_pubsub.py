@@ -59,6 +59,8 @@ def test_all_ticks_channel_counts_gaps_and_dead_letters(
     gaps = source(consumer).gaps
     assert (gaps.missing, gaps.repeats, gaps.last) == (5, 2, {"ps1": 9, "ps2": 8})
     assert consumer.metrics.gaps._value.get() == 5
+    get = consumer.metrics.registry.get_sample_value
+    assert get("tickstockpl_pubsub_gaps_total", {"cause": "sequence"}) == 2
     warned = [rec.ctx for rec in caplog.records if rec.getMessage() == "gap in publisher sequence"]
     assert warned == [
         {"publisher": "ps1", "before_seq": 4, "missing": 2},
@@ -81,3 +83,54 @@ def test_ticker_channels_only(redis_env: dict[str, str], redis_server: Proc) -> 
     t.join(5)
     assert not t.is_alive()
     assert consumer.processed == 2 and source(consumer).gaps.missing == 0  # filtered: gaps not judged
+
+
+def spec(price: float) -> bytes:
+    """A tick without publisher/seq: its loss cannot show in a sequence."""
+    return json.dumps({
+        "event_type": "tick_data", "ticker": "AAPL", "price": price, "volume": 5, "timestamp": time.time(),
+        "source": "massive", "market_status": "REGULAR",
+    }).encode()
+
+
+@pytest.mark.parametrize("tickers", ["", "AAPL"])
+def test_lost_subscription_is_a_gap_counted_and_logged(
+    redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture, tickers: str
+) -> None:
+    r = redis_server.client()
+    channel = CONTRACT.ticker_channel("AAPL") if tickers else ALL_TICKS_CHANNEL
+    consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub", TICKSTOCKPL_TICKERS=tickers)
+    r.publish(channel, spec(1.0))
+    wait_until(lambda: consumer.processed == 1, 5, "first tick")
+    assert r.client_kill_filter(_type="pubsub") == 1  # what a failover or a slow-subscriber limit does
+    get = consumer.metrics.registry.get_sample_value
+    wait_until(lambda: get("tickstockpl_pubsub_gaps_total", {"cause": "reconnect"}) == 1, 5, "gap counted")
+    wait_until(lambda: r.publish(channel, spec(2.0)) == 1, 5, "resubscribed")
+    wait_until(lambda: consumer.processed == 2, 5, "tick after the gap")
+    shutdown.request()
+    t.join(5)
+    assert source(consumer).lost_subscriptions == 1
+    assert get("tickstockpl_pubsub_gaps_total", {"cause": "sequence"}) is None
+    warned = [rec for rec in caplog.records if rec.getMessage().startswith("pub/sub connection lost")]
+    assert len(warned) == 1 and warned[0].ctx["channels"] == [channel]  # type: ignore[attr-defined]
+
+
+def test_each_message_is_processed_at_once_not_after_waiting_for_more(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """One tick at a time, with the default 1 s block: none may wait for a batch to fill."""
+    r = redis_server.client()
+    consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub", TICKSTOCKPL_BLOCK_MS="1000")
+    latencies = []
+    for i in range(5):
+        done = consumer.processed
+        sent = time.monotonic()
+        r.publish(ALL_TICKS_CHANNEL, spec(10.0 + i))
+        while consumer.processed == done and time.monotonic() - sent < 5:
+            time.sleep(0.001)
+        latencies.append(time.monotonic() - sent)
+        time.sleep(0.3)  # alone: nothing else buffered behind it
+    shutdown.request()
+    t.join(5)
+    print("per-message latency s", [round(x, 4) for x in latencies])
+    assert max(latencies) < 0.2, latencies  # waiting for more would cost the block time, 1 s

@@ -38,7 +38,7 @@ def test_stream_flow_acks_records_and_publishes_once(redis_env: dict[str, str], 
     # Redeliver everything: rewind the group and re-send every tick (new ids).
     ids = [e[0] for e in r.xrange(STREAM)]
     for entry_id in ids:
-        r.xadd(STREAM, {"data": r.xrange(STREAM, entry_id, entry_id)[0][1][b"data"]})
+        r.xadd(STREAM, r.xrange(STREAM, entry_id, entry_id)[0][1])
     r.xgroup_setid(STREAM, GROUP, "0")
     c.wait(lambda: c.consumer.processed >= 3000 + 6000)
     c.stop()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tickstockpl.ticks import Tick, TickError, decode, encode, tick_digest, tick_identity
+from tickstockpl.ticks import Tick, TickError, decode, encode, payload, tick_digest, tick_identity, to_fields
 
 GOOD: dict[str, Any] = {
     "event_type": "tick_data",
@@ -146,6 +146,50 @@ def test_identity_without_seq_is_the_content_not_the_bytes() -> None:
     assert tick_identity(plain, "given") == "digest:given"
 
 
+def fields_of(**changes: Any) -> dict[bytes, bytes]:
+    """GOOD in the stream's fields form, with changes (... drops a field)."""
+    d = {k: str(v) for k, v in GOOD.items()}
+    d.update({k: str(v) for k, v in changes.items() if v is not ...})
+    return {k.encode(): v.encode() for k, v in d.items() if changes.get(k, 0) is not ...}
+
+
+def test_fields_form_round_trip_and_same_identity_as_json() -> None:
+    plain = decode(with_())
+    assert to_fields(plain) == fields_of()  # spec order, numbers as text, no publisher/seq
+    assert decode(to_fields(plain)) == plain
+    stamped = decode(with_(publisher="p1", seq=9, price=150))
+    assert to_fields(stamped)[b"seq"] == b"9" and to_fields(stamped)[b"price"] == b"150.0"
+    assert decode(to_fields(stamped)) == stamped
+    # A tick re-sent in the other form (a producer upgraded meanwhile) is the same tick.
+    assert tick_identity(decode(fields_of())) == tick_identity(plain)
+    assert tick_digest(decode(fields_of(price="150.250"))) == tick_digest(plain)
+    assert decode(fields_of(exchange="XNAS")) == plain  # extra fields are ignored, as in JSON
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [({"event_type": "pattern_detected"}, "event_type"), ({"ticker": "aapl"}, "ticker"),
+     ({"price": "-0.01"}, "price"), ({"price": "abc"}, "price"), ({"price": "nan"}, "price"),
+     ({"price": "1e999"}, "price"), ({"price": ""}, "price"), ({"volume": "10.5"}, "volume"),
+     ({"volume": "true"}, "volume"), ({"timestamp": "1693123456789"}, "timestamp"), ({"timestamp": ...}, "timestamp"),
+     ({"source": "bloomberg"}, "source"), ({"publisher": "p1"}, "together"),
+     ({"publisher": "p1", "seq": "4294967296"}, "seq")],
+)
+def test_fields_form_obeys_the_same_rules(changes: dict[str, Any], where: str) -> None:
+    with pytest.raises(TickError) as err:
+        decode(fields_of(**changes))
+    assert err.value.reason == "invalid_tick" and where in err.value.detail
+
+
+def test_fields_form_not_utf8_and_its_dead_letter_payload() -> None:
+    bad = {**fields_of(), b"ticker": b"\xff"}
+    with pytest.raises(TickError) as err:
+        decode(bad)
+    assert err.value.reason == "invalid_tick" and "UTF-8" in err.value.detail
+    assert json.loads(payload(bad))["ticker"] == "\ufffd" and json.loads(payload(bad))["volume"] == "1000"
+    assert payload(b"{raw") == b"{raw"
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
@@ -171,4 +215,16 @@ def test_fuzz_fields_only_tick_error(fields: dict[str, Any]) -> None:
         return
     # Whatever got through obeys the rules.
     assert tick.ticker == tick.ticker.upper() and tick.price >= 0 and tick.volume >= 0
+    assert 0 < tick.timestamp < 1e11
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*list(GOOD), "publisher", "seq", "x"]), st.binary(max_size=12)))
+def test_fuzz_entry_fields_only_tick_error(changes: dict[str, bytes]) -> None:
+    fields = {**fields_of(), **{k.encode(): v for k, v in changes.items()}}
+    try:
+        tick = decode(fields)
+    except TickError:
+        return
+    assert tick.ticker == tick.ticker.upper() and 0 <= tick.price <= 1e9 and tick.volume >= 0
     assert 0 < tick.timestamp < 1e11

@@ -25,7 +25,7 @@ DANGEROUS = [
 
 ALLOWED = {
     "publisher": [["XADD", STREAM, "*", "data", "{}"], ["PUBLISH", ALL_TICKS, "x"], ["PUBLISH", TICKER, "x"],
-                  ["WAIT", "0", "0"], ["PING"]],
+                  ["WAIT", "0", "0"], ["PING"], ["XTRIM", STREAM, "MINID", "~", "0"]],
     "consumer": [["XREADGROUP", "GROUP", "g", "c", "STREAMS", STREAM, ">"], ["XACK", STREAM, "g", "0-1"],
                  ["XADD", DEAD, "*", "reason", "x"], ["PUBLISH", PATTERNS, "x"], ["SET", OWN_KEY, "1"],
                  ["SUBSCRIBE", ALL_TICKS], ["EVAL", "return 1", "0"], ["WAIT", "0", "0"]],

@@ -6,7 +6,7 @@ given, the JSON-lines file written by `watch-patterns`.
 - confirmed: seqs first_seq..last_seq minus unconfirmed_seqs
 - consumed: confirmed seqs whose bit is set in the seen-bitmap of the
   publisher (stream consumers set it before acking)
-- in_stream: confirmed seqs still present in the stream
+- in_stream: confirmed seqs still present in the stream (either entry form)
 - lost: confirmed but not consumed, after waiting up to --wait seconds for
   consumers to drain
 - duplicated_patterns: pattern events beyond the first per pattern_id
@@ -61,6 +61,7 @@ def consumed_of(connector: Connector, publisher: str, seqs: list[int]) -> set[in
 
 def in_stream_of(connector: Connector, stream: str, publisher: str, wanted: set[int]) -> set[int]:
     decoder = msgspec.json.Decoder(_Ident)
+    pub = publisher.encode()
     client = connector.client
     found: set[int] = set()
     start: bytes | str = "-"
@@ -68,7 +69,10 @@ def in_stream_of(connector: Connector, stream: str, publisher: str, wanted: set[
         rows: Any = client.xrange(stream, min=start, max="+", count=5000)
         for _id, fields in rows:
             data = fields.get(DATA_FIELD)
-            if data is None:
+            if data is None:  # the fields form
+                seq = fields.get(b"seq", b"")
+                if fields.get(b"publisher") == pub and seq.isdigit() and int(seq) in wanted:
+                    found.add(int(seq))
                 continue
             try:
                 ident = decoder.decode(data)

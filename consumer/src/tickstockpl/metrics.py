@@ -40,9 +40,19 @@ class Metrics:
         self.failovers = Gauge("tickstockpl_failovers_seen", "Master address changes seen", registry=r)
         self.stream_lag = Gauge("tickstockpl_stream_lag", "Entries not yet delivered to the group", registry=r)
         self.pending = Gauge("tickstockpl_pending", "Entries delivered to the group, not acked", registry=r)
+        self.queue_depth = Gauge(
+            "tickstockpl_queue_depth",
+            "Entries not yet delivered to the group plus pending, from the master we use (NaN: unknown)",
+            registry=r,
+        )
         self.claimed = Counter("tickstockpl_claimed_total", "Entries claimed from idle consumers", registry=r)
         self.gaps = Counter(
             "tickstockpl_pubsub_gap_ticks_total", "Ticks missed per publisher sequence (pub/sub)",
             registry=r,
+        )
+        self.gap_events = Counter(
+            "tickstockpl_pubsub_gaps_total",
+            "Gaps in pub/sub: a lost subscription (cause reconnect) or a publisher sequence jump (cause sequence)",
+            ["cause"], registry=r,
         )
         self.connected = Gauge("tickstockpl_connected", "1 when the last Redis call succeeded", registry=r)

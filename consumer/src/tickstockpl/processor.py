@@ -10,7 +10,7 @@ from tickstockpl import detectors as registry
 from tickstockpl.effects import Batch
 from tickstockpl.patterns import make_event
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import TickError, decode, tick_digest, tick_identity
+from tickstockpl.ticks import Message, TickError, decode, payload, tick_digest, tick_identity
 
 log = logging.getLogger(__name__)
 E2E_SAMPLES = 64  # per batch: a histogram observe costs more than a decode
@@ -20,8 +20,8 @@ class Processor:
     def __init__(self, settings: Settings) -> None:
         self.detectors = registry.build(settings.detectors, settings)
 
-    def process(self, items: Iterable[tuple[bytes | None, bytes]]) -> Batch:
-        """items: (stream entry id or None, raw JSON). Never raises on bad input."""
+    def process(self, items: Iterable[tuple[bytes | None, Message]]) -> Batch:
+        """items: (stream entry id or None, JSON or an entry's fields). Never raises on bad input."""
         batch = Batch()
         detectors = self.detectors
         seen = batch.seen
@@ -31,7 +31,7 @@ class Processor:
             try:
                 tick = decode(raw)
             except TickError as exc:
-                batch.dead.append((exc.reason, exc.detail, raw, entry_id or b""))
+                batch.dead.append((exc.reason, exc.detail, payload(raw), entry_id or b""))
                 continue
             if tick.publisher is not None:
                 seen[tick.publisher].append(tick.seq)  # type: ignore[arg-type]
@@ -42,7 +42,7 @@ class Processor:
                     finding = detector.observe(tick)
                 except Exception as exc:  # a detector bug must not stop the consumer
                     log.exception("detector failed", extra={"ctx": {"detector": detector.name}})
-                    batch.dead.append(("detector_error", repr(exc), raw, entry_id or b""))
+                    batch.dead.append(("detector_error", repr(exc), payload(raw), entry_id or b""))
                     break
                 if finding is not None:
                     if not digest:  # once per tick, and only for ticks with a finding

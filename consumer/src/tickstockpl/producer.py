@@ -9,11 +9,12 @@
     producer = TickProducer.from_settings(client, settings, publisher_id="tickstock-a1")
     producer.send([{"event_type": "tick_data", "ticker": "AAPL", ...}, ...])
 
-A batch is one pipeline: XADD each tick to the stream (the durable copy),
-PUBLISH it to the all-ticks and the ticker's channel, then WAIT until
+A batch is one pipeline: XADD each tick to the stream (the durable copy, in
+the fields form: one stream field per tick field, see ticks.py), PUBLISH its
+JSON to the all-ticks and the ticker's channel, then WAIT until
 `wait_replicas` replicas have it. Only then is the write confirmed: a tick
 confirmed this way survives a failover. A failed or unconfirmed batch is
-re-sent as is, the same bytes with the same seq, so the stream may hold a
+re-sent as is, the same values with the same seq, so the stream may hold a
 tick twice and consumers recognise the copy by `publisher`/`seq` (or, for a
 producer without them, by the tick's content: see ticks.tick_identity).
 
@@ -37,7 +38,7 @@ import redis
 from tickstockpl.connection import RETRYABLE
 from tickstockpl.contract import CONTRACT
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import DATA_FIELD, Tick, encode
+from tickstockpl.ticks import Tick, encode, to_fields
 
 log = logging.getLogger(__name__)
 SEQ_LIMIT = 2**32  # ticks.Seq: a bit offset in the seen-bitmap
@@ -55,11 +56,12 @@ class NotConfirmed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Stamped:
-    """A tick ready to write: its ticker (for the channel), seq, and JSON bytes."""
+    """A tick ready to write: its ticker (for the channel), seq, JSON (channels) and stream fields."""
 
     ticker: str
     seq: int | None
     data: bytes
+    fields: dict[bytes, bytes]
 
 
 class TickProducer:
@@ -70,6 +72,7 @@ class TickProducer:
         *,
         stream: str = CONTRACT.stream,
         maxlen: int = 1_000_000,
+        max_age_s: int = 0,
         wait_replicas: int = 1,
         wait_timeout_ms: int = 500,
         publish_channels: bool = True,
@@ -79,11 +82,13 @@ class TickProducer:
         """publisher_id None: spec-format ticks, without publisher/seq (not recommended).
 
         retry_for_s: how long confirm() keeps re-sending; None: until its stop() says so.
+        max_age_s: also trim entries older than this (by their id, against this host's clock); 0: no.
         """
         self.client = client
         self.publisher_id = publisher_id
         self.stream = stream
         self.maxlen = maxlen
+        self.max_age_s = max_age_s
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self.publish_channels = publish_channels
@@ -95,7 +100,7 @@ class TickProducer:
     def from_settings(cls, client: redis.Redis, settings: Settings, publisher_id: str | None,
                       **kw: Any) -> TickProducer:
         options: dict[str, Any] = {
-            "stream": settings.stream, "maxlen": settings.stream_maxlen,
+            "stream": settings.stream, "maxlen": settings.stream_maxlen, "max_age_s": settings.stream_max_age,
             "wait_replicas": settings.wait_replicas, "wait_timeout_ms": settings.wait_timeout_ms,
             "retry_for_s": settings.failover_timeout,
         }
@@ -112,7 +117,7 @@ class TickProducer:
             seq = self.next_seq
             self.next_seq += 1
             tick = msgspec.structs.replace(tick, publisher=self.publisher_id, seq=seq)
-        return Stamped(tick.ticker, seq, encode(tick))
+        return Stamped(tick.ticker, seq, encode(tick), to_fields(tick))
 
     def send(self, ticks: Iterable[Tick | Mapping[str, Any]]) -> int:
         """Stamp and write ticks until confirmed; return the tries it took. Raises NotConfirmed."""
@@ -138,10 +143,14 @@ class TickProducer:
         try:
             pipe = self.client.pipeline(transaction=False)
             for b in batch:
-                pipe.xadd(self.stream, {DATA_FIELD: b.data}, maxlen=self.maxlen, approximate=True)
+                pipe.xadd(self.stream, b.fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
                 if self.publish_channels:
                     pipe.publish(CONTRACT.channel_all_ticks, b.data)
                     pipe.publish(CONTRACT.ticker_channel(b.ticker), b.data)
+            if self.max_age_s:
+                # Once a batch: XADD takes one trim rule, and MAXLEN stays the hard cap.
+                oldest_ms = int((time.time() - self.max_age_s) * 1000)
+                pipe.xtrim(self.stream, minid=f"{max(oldest_ms, 0)}-0", approximate=True)
             if self.wait_replicas > 0:
                 pipe.wait(self.wait_replicas, self.wait_timeout_ms)
             results = pipe.execute()

@@ -3,9 +3,11 @@
 Subscribes the all-ticks channel, or the per-ticker channel of each ticker in
 TICKSTOCKPL_TICKERS. Pub/sub keeps nothing for a disconnected subscriber, so
 a failover loses the ticks published meanwhile; we cannot prevent that, but
-we report it: ticks carrying (publisher, seq) let us count sequence jumps per
-publisher. redis-py resubscribes on reconnect, and the Sentinel-managed
-connection reconnects to the new master. There is nothing to ack.
+we report it. Every lost subscription is a gap, whatever the ticks carry:
+redis-py resubscribes when it reconnects (the Sentinel-managed connection to
+the new master), and we count and log each resubscription. Ticks carrying
+(publisher, seq) also tell how many were missed: we count sequence jumps per
+publisher, with all ticks subscribed. There is nothing to ack.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class PubSubSource:
         # Sequence gaps only mean loss when we get every ticker's ticks.
         self.track_gaps = not settings.tickers
         self.gaps = GapTracker()
+        self.lost_subscriptions = 0
 
     @property
     def ready(self) -> bool:
@@ -80,12 +83,23 @@ class PubSubSource:
         return {"channels": self.channels}
 
     def stats(self) -> dict[str, Any]:
-        return {"missing": self.gaps.missing}
+        return {"missing": self.gaps.missing, "lost_subscriptions": self.lost_subscriptions}
 
     def reopen(self) -> None:
         if not self._subscribed:  # afterwards redis-py resubscribes by itself
             self._pubsub.subscribe(*self.channels)
             self._subscribed = True
+            # Called on every later connect, after redis-py's own resubscribe.
+            self._pubsub.connection.register_connect_callback(self._resubscribed)
+
+    def _resubscribed(self, _connection: object) -> None:
+        self.lost_subscriptions += 1
+        self.metrics.gap_events.labels("reconnect").inc()
+        log.warning(
+            "pub/sub connection lost and resubscribed: ticks published meanwhile are lost",
+            extra={"ctx": {"channels": self.channels, "times": self.lost_subscriptions,
+                           "counted": "with publisher/seq, by the next tick" if self.track_gaps else "no"}},
+        )
 
     def lost_state(self, exc: ResponseError) -> bool:
         return False
@@ -118,6 +132,7 @@ class PubSubSource:
                 gap = self.gaps.see(publisher, seq)
                 if gap:
                     self.metrics.gaps.inc(gap)
+                    self.metrics.gap_events.labels("sequence").inc()
                     log.warning(
                         "gap in publisher sequence",
                         extra={"ctx": {"publisher": publisher, "before_seq": seq, "missing": gap}},

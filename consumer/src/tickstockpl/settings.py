@@ -213,6 +213,9 @@ class Settings:
         default=100_000, metadata=env("TICKSTOCKPL_DEAD_LETTER_MAXLEN", _int_range(1, 10**9)))
     stream_maxlen: int = field(
         default=1_000_000, metadata=env("TICKSTOCKPL_STREAM_MAXLEN", _int_range(1, 10**9)))
+    # Seconds; producers also trim entries older than this (XTRIM MINID ~). 0: by count only.
+    stream_max_age: int = field(
+        default=0, metadata=env("TICKSTOCKPL_STREAM_MAX_AGE", _int_range(0, 10**9)))
     # AUTO: 1 with Sentinels (a write counts once a replica has it), else 0.
     wait_replicas: int = field(
         default=AUTO, metadata=env("TICKSTOCKPL_WAIT_REPLICAS", _int_range(0, 16)))

@@ -21,10 +21,11 @@ from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tickstockpl.contract import CONTRACT
+from tickstockpl.depth import QueueDepth
 from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import DATA_FIELD
+from tickstockpl.ticks import DATA_FIELD, FORM_FIELD, Message, payload
 from tickstockpl.worker import Fetched
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class StreamSource:
         self._claim_from = b"0-0"
         self._next_claim = 0.0
         self._next_stats = 0.0
+        self.depth = QueueDepth()
 
     @property
     def ready(self) -> bool:
@@ -75,6 +77,9 @@ class StreamSource:
     def reopen(self) -> None:
         s = self.settings
         self._group_ready = False
+        # Whatever we knew came from another master, or from before a restart.
+        self.depth.reset()
+        self.metrics.queue_depth.set(float("nan"))
         try:
             # id 0: a group recreated after a failover re-reads what the stream
             # still holds; duplicates are harmless, losses are not.
@@ -85,6 +90,8 @@ class StreamSource:
                 raise
         self._group_ready = True
         self._drain_from = b"0"  # the new master may have lost our acks
+        self._stats()  # now, not after the drain: the old master's figures are stale
+        self._next_stats = time.monotonic() + STATS_INTERVAL_S
 
     def lost_state(self, exc: ResponseError) -> bool:
         if "NOGROUP" in str(exc):
@@ -151,7 +158,10 @@ class StreamSource:
 
     def _stats(self) -> None:
         s = self.settings
-        groups: Any = self.client.xinfo_groups(s.stream)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xinfo_groups(s.stream)
+        pipe.xinfo_stream(s.stream)  # after the group: see QueueDepth.update
+        groups, stream = pipe.execute()
         for g in groups:
             name = g.get("name")
             if name in (s.group, s.group.encode()):
@@ -159,6 +169,8 @@ class StreamSource:
                 lag = g.get("lag")
                 if lag is not None:
                     self.metrics.stream_lag.set(lag)
+                depth = self.depth.update(g, stream)
+                self.metrics.queue_depth.set(float("nan") if depth is None else depth)
 
     def _deliveries(self, entries: list[Entry]) -> dict[bytes, int]:
         s = self.settings
@@ -180,10 +192,13 @@ class StreamSource:
             if not fields:  # trimmed while pending (redis-py gives {}; an entry has >= 1 field)
                 trimmed += 1
                 continue
-            raw = fields.get(DATA_FIELD)
+            # Both forms, so producers can switch while consumers run (docs/interface.md).
+            raw: Message | None = fields.get(DATA_FIELD)
+            if raw is None and FORM_FIELD in fields:
+                raw = fields
             if entry_id in over or raw is None:
                 reason = "max_deliveries" if entry_id in over else "missing_data_field"
-                out.dead.append((reason, f"entry {entry_id.decode()}", raw or repr(fields).encode(), entry_id))
+                out.dead.append((reason, f"entry {entry_id.decode()}", payload(raw or fields), entry_id))
             else:
                 out.items.append((entry_id, raw))
         if trimmed:

@@ -30,6 +30,7 @@ from tickstockpl.notify import Notifier
 from tickstockpl.processor import Processor
 from tickstockpl.settings import Settings
 from tickstockpl.signals import Shutdown
+from tickstockpl.ticks import Message
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Fetched:
     """One batch as a source hands it over."""
 
     # (stream entry id or None for pub/sub, raw message) to decode and process
-    items: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    items: list[tuple[bytes | None, Message]] = field(default_factory=list)
     # decided by the source before decoding: (reason, detail, raw, entry id)
     dead: list[tuple[str, str, bytes, bytes]] = field(default_factory=list)
     # everything to ack once the side effects are committed
@@ -112,6 +113,7 @@ class Worker:
         self.effects = Effects(connector.client, settings, self.metrics, self.source.seen_prefix)
         self.processed = 0
         self._generation = -1  # connector generation the source was opened for; -1: reopen
+        self._reconnects = 0  # connector reconnects when the source was opened
 
     def run(self) -> int:
         kind = self.source.kind
@@ -155,9 +157,11 @@ class Worker:
 
     def _turn(self) -> None:
         self.conn.check_master()
-        if self._generation != self.conn.generation:
-            # Start, a failover, or Redis lost for a while: set up again.
+        if self._generation != self.conn.generation or self._reconnects != self.conn.reconnects:
+            # Start, a failover, Redis lost for a while, or a reconnect (the server may
+            # have restarted, its figures and acks older than ours): set up again.
             self._generation = self.conn.generation
+            self._reconnects = self.conn.reconnects
             self.source.reopen()
             self.state.master = format_address(self.conn.master_address())
         fetched = self.source.fetch()
