@@ -59,6 +59,9 @@ class BudgetRetry(Retry):
         self.budget_s = budget_s
         self._on_failure = on_failure
         self._on_recovery = on_recovery
+        # stop(pause): sleep up to pause, True if shutting down. A stopping
+        # process must not spend the rest of the budget on a dead Redis.
+        self.stop: Callable[[float], bool] | None = None
 
     def __deepcopy__(self, memo: dict[int, object]) -> BudgetRetry:
         # redis-py deep-copies the retry per client; ours reports to one
@@ -91,7 +94,10 @@ class BudgetRetry(Retry):
                 pause = self._backoff.compute(failures)
                 if time.monotonic() + pause > deadline:
                     raise
-                time.sleep(pause)
+                if self.stop is None:
+                    time.sleep(pause)
+                elif self.stop(pause):
+                    raise
             else:
                 if failures and self._on_recovery is not None:
                     self._on_recovery()

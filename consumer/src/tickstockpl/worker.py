@@ -104,6 +104,8 @@ class Worker:
         self.settings = settings
         self.conn = connector
         self.shutdown = shutdown
+        # Retries give up once shutdown is requested: SIGTERM must not wait out the failover budget.
+        connector.retry.stop = shutdown.wait
         self.metrics = metrics or Metrics()
         self.state = state or LiveState()
         self.notifier = notifier or Notifier()
