@@ -63,7 +63,9 @@ def test_sigterm_drains_acks_and_exits_zero(
         assert status == 200 and json.loads(body)["group_ready"] is True
         status, metrics = http_get(port, "/metrics")
         for name in (b"tickstockpl_ticks_processed_total", b"tickstockpl_end_to_end_seconds_bucket",
-                     b"tickstockpl_reconnects", b"tickstockpl_stream_lag", b"tickstockpl_pending"):
+                     b"tickstockpl_reconnects_total", b"tickstockpl_failovers_seen_total",
+                     b"process_resident_memory_bytes", b"process_open_fds", b"tickstockpl_stream_lag",
+                     b"tickstockpl_pending"):
             assert name in metrics
         assert http_get(port, "/nope")[0] == 404
         proc.send_signal(signal.SIGTERM)

@@ -34,11 +34,13 @@ import redis
 from redis.client import Pipeline
 
 from tickstockpl.contract import CONTRACT
+from tickstockpl.logs import Throttle
 from tickstockpl.metrics import Metrics
 from tickstockpl.patterns import PatternEvent
 from tickstockpl.settings import Settings
 
 log = logging.getLogger(__name__)
+BAD_TICK_LOG_RATE, BAD_TICK_LOG_BURST = 5.0, 20  # lines/s: ~130 MB a day at worst
 _encoder = msgspec.json.Encoder()
 
 # KEYS[1..] seen-bitmaps; ARGV[i] "a-b,c-d" seq ranges for KEYS[i]. A few
@@ -93,6 +95,7 @@ class Effects:
         self.seen_prefix = seen_prefix
         self.settings = settings
         self.metrics = metrics
+        self._bad_log = Throttle(BAD_TICK_LOG_RATE, BAD_TICK_LOG_BURST)
 
     def commit(self, batch: Batch, acker: Acker) -> list[PatternEvent]:
         """Apply the batch's side effects, then ack it. Returns events published."""
@@ -134,8 +137,12 @@ class Effects:
         pipe.execute()
         for event in claimed:
             self.metrics.patterns.labels(event.pattern_type).inc()
-        for reason, _detail, _raw, _id in batch.dead:
+        for reason, detail, _raw, entry_id in batch.dead:
             self.metrics.bad_ticks.labels(reason).inc()
+            if self._bad_log.allow():
+                log.warning("bad tick dead-lettered", extra={"ctx": {
+                    "reason": reason, "entry_id": entry_id.decode(errors="replace") or None,
+                    "detail": detail[:200], "suppressed_before": self._bad_log.take_dropped()}})
         return claimed
 
     def _mark(self, pipe: Pipeline, seen: Mapping[str, list[int]]) -> None:

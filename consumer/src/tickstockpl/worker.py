@@ -143,8 +143,7 @@ class Worker:
             finally:
                 self.conn.check_master()
                 self.state.group_ready = self.source.ready
-                self.metrics.reconnects.set(self.conn.reconnects)
-                self.metrics.failovers.set(self.conn.failovers)
+                self.metrics.count_connection(self.conn.reconnects, self.conn.failovers)
                 self.metrics.connected.set(1 if self.state.connected else 0)
         self.source.close()
         self.notifier.stopping()
