@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from servers import TICKSTOCKPL, Proc, free_port, subprocess_env, wait_until
 from tickstockpl.contract import CONTRACT
+from tickstockpl.seen import segment_key
 
 STREAM, GROUP = CONTRACT.stream, CONTRACT.group
 
@@ -148,7 +149,7 @@ def test_audit_detects_loss_and_duplicate_patterns(
     assert done.returncode == 0, done.stdout
     assert json.loads(done.stdout)["consumed"] == 500
 
-    r.setbit(CONTRACT.seen_prefix + "a1", 123, 0)  # one tick "not processed"
+    r.setbit(segment_key(CONTRACT.seen_prefix, "a1", 123), 123, 0)  # one tick "not processed"
     patterns = tmp_path / "p.jsonl"
     patterns.write_text('{"pattern_id": "x"}\n{"pattern_id": "y"}\n{"pattern_id": "x"}\n')
     bad = run_cli(["audit", "--summary-json", str(summary), "--patterns-log", str(patterns)], redis_env)

@@ -195,16 +195,16 @@ def r_role(p: Proc) -> str:
 def test_loop_keeps_going_after_redis_refuses_a_command(redis_env: dict[str, str], redis_server: Proc) -> None:
     """A refused commit (WRONGTYPE on a seen-bitmap) leaves the batch pending, not acked."""
     r = redis_server.client()
-    r.lpush(CONTRACT.seen_prefix + "manual", "not a bitmap")
+    r.lpush(CONTRACT.seen_prefix + "manual:0", "not a bitmap")
     r.xadd(STREAM, {"data": good(0)})
     w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1")
     try:
         w.wait(lambda: r.xpending(STREAM, GROUP)["pending"] == 1)
         time.sleep(0.5)
         assert r.xpending(STREAM, GROUP)["pending"] == 1, "acked although its side effects failed"
-        r.delete(CONTRACT.seen_prefix + "manual")
+        r.delete(CONTRACT.seen_prefix + "manual:0")
         r.xadd(STREAM, {"data": good(1)})
-        w.wait(lambda: r.getbit(CONTRACT.seen_prefix + "manual", 1) == 1)
+        w.wait(lambda: r.getbit(CONTRACT.seen_prefix + "manual:0", 1) == 1)
     finally:
         w.stop()
     assert isinstance(r, redis.Redis)

@@ -191,6 +191,10 @@ class Settings:
         default=AUTO, metadata=env("TICKSTOCKPL_WAIT_REPLICAS", _int_range(0, 16)))
     wait_timeout_ms: int = field(
         default=500, metadata=env("TICKSTOCKPL_WAIT_TIMEOUT_MS", _int_range(1, 60_000)))
+    # The seen-window (seen.py): seqs kept per publisher behind its highest, and key lifetime.
+    seen_window: int = field(
+        default=1 << 24, metadata=env("TICKSTOCKPL_SEEN_WINDOW", _int_range(1 << 16, 1 << 32)))
+    seen_ttl: int = field(default=604_800, metadata=env("TICKSTOCKPL_SEEN_TTL", _int_range(60, 10**8)))
     # Patterns.
     detectors: tuple[str, ...] = field(
         default=tuple(REGISTRY), metadata=env("TICKSTOCKPL_DETECTORS", _detectors))
