@@ -204,6 +204,9 @@ class Settings:
         default=3.0, metadata=env("TICKSTOCKPL_VOLUME_SPIKE_FACTOR", _positive_float))
     volume_window: int = field(
         default=20, metadata=env("TICKSTOCKPL_VOLUME_WINDOW", _int_range(2, 10_000)))
+    # Per-ticker detector state is kept for this many tickers, least recently seen dropped first.
+    max_tickers: int = field(
+        default=50_000, metadata=env("TICKSTOCKPL_MAX_TICKERS", _int_range(1, 10_000_000)))
     pattern_ttl: int = field(
         default=86_400, metadata=env("TICKSTOCKPL_PATTERN_TTL", _int_range(1, 10**8)))
     # Operations.
