@@ -93,18 +93,19 @@ class Effects:
         for event in batch.patterns:
             pipe.set(CONTRACT.pattern_prefix + event.pattern_id, b"1", nx=True, ex=s.pattern_ttl)
         now_ms = int(time.time() * 1000)
+        keep, cap = s.dead_letter_payload_bytes, s.dead_letter_cap
         for reason, detail, raw, entry_id in batch.dead:
             pipe.xadd(
                 s.dead_letter_stream,
                 {
                     "reason": reason,
                     "detail": detail[:500],
-                    "payload": raw,
+                    "payload": raw[:keep],  # with the cap, bounds the stream in bytes
                     "entry_id": entry_id,
                     "consumer": s.consumer_id,
                     "at_ms": now_ms,
                 },
-                maxlen=s.dead_letter_maxlen,
+                maxlen=cap,
                 approximate=True,
             )
         self._mark(pipe, batch.seen)
