@@ -114,6 +114,7 @@ class Worker:
         self.effects = Effects(connector.client, settings, self.metrics, self.source.seen_prefix)
         self.processed = 0
         self._generation = -1  # connector generation the source was opened for; -1: reopen
+        self._reconnects = 0  # connector reconnects when the source was opened
 
     def run(self) -> int:
         kind = self.source.kind
@@ -156,9 +157,12 @@ class Worker:
 
     def _turn(self) -> None:
         self.conn.check_master()
-        if self._generation != self.conn.generation:
-            # Start, a failover, or Redis lost for a while: set up again.
+        if self._generation != self.conn.generation or self._reconnects != self.conn.reconnects:
+            # Start, a failover, Redis lost for a while, or a call retried on a new
+            # connection (a read may have been delivered, then lost with the old one:
+            # re-drain it now rather than claim it after the process timeout): set up again.
             self._generation = self.conn.generation
+            self._reconnects = self.conn.reconnects
             self.source.reopen()
             self.state.master = format_address(self.conn.master_address())
         fetched = self.source.fetch()
