@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from servers import TICKSTOCKPL, Proc, free_port, subprocess_env, wait_until
 from tickstockpl.contract import CONTRACT
+from tickstockpl.seen import segment_key
 
 STREAM, GROUP = CONTRACT.stream, CONTRACT.group
 
@@ -66,7 +67,9 @@ def test_sigterm_drains_acks_and_exits_zero(
         assert status == 200 and json.loads(body)["group_ready"] is True
         status, metrics = http_get(port, "/metrics")
         for name in (b"tickstockpl_ticks_processed_total", b"tickstockpl_end_to_end_seconds_bucket",
-                     b"tickstockpl_reconnects", b"tickstockpl_stream_lag", b"tickstockpl_pending"):
+                     b"tickstockpl_reconnects_total", b"tickstockpl_failovers_seen_total",
+                     b"process_resident_memory_bytes", b"process_open_fds", b"tickstockpl_stream_lag",
+                     b"tickstockpl_pending"):
             assert name in metrics
         assert http_get(port, "/nope")[0] == 404
         proc.send_signal(signal.SIGTERM)
@@ -149,7 +152,7 @@ def test_audit_detects_loss_and_duplicate_patterns(
     assert done.returncode == 0, done.stdout
     assert json.loads(done.stdout)["consumed"] == 500
 
-    r.setbit(CONTRACT.seen_prefix + "a1", 123, 0)  # one tick "not processed"
+    r.setbit(segment_key(CONTRACT.seen_prefix, "a1", 123), 123, 0)  # one tick "not processed"
     patterns = tmp_path / "p.jsonl"
     patterns.write_text('{"pattern_id": "x"}\n{"pattern_id": "y"}\n{"pattern_id": "x"}\n')
     bad = run_cli(["audit", "--summary-json", str(summary), "--patterns-log", str(patterns)], redis_env)

@@ -97,3 +97,18 @@ def test_volume_window_rolls() -> None:
     # Window 4 holds 20, 30, 40, 5 after the fifth tick: mean 23.75, so 2x is 47.5.
     assert fires(VolumeSpike(2.0, 4), 10, 20, 30, 40, 5, 47)[5] is None
     assert fires(VolumeSpike(2.0, 4), 10, 20, 30, 40, 5, 48)[5] == (0.503, "up")
+
+
+def test_state_is_kept_for_at_most_max_tickers_least_recently_seen_dropped() -> None:
+    d = PriceMovement(1.0, max_tickers=2)
+    d.observe(tick(100.0, ticker="A"))
+    d.observe(tick(100.0, ticker="B"))
+    d.observe(tick(100.0, ticker="A"))  # A is now the most recent
+    d.observe(tick(100.0, ticker="C"))  # drops B
+    assert len(d._prev) == 2
+    assert d.observe(tick(200.0, ticker="A")) is not None  # A kept its price
+    assert d.observe(tick(200.0, ticker="B")) is None  # B starts afresh
+    v = VolumeSpike(3.0, 2, max_tickers=3)
+    for i in range(100):
+        v.observe(tick(1, 100, ticker=f"T{i}"))
+    assert list(v._windows) == ["T97", "T98", "T99"]

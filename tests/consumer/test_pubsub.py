@@ -66,8 +66,8 @@ def test_all_ticks_channel_counts_gaps_and_dead_letters(
         {"publisher": "ps1", "before_seq": 4, "missing": 2},
         {"publisher": "ps1", "before_seq": 9, "missing": 3},
     ]
-    assert r.getbit(CONTRACT.pubsub_seen_prefix + "ps1", 9) == 1
-    assert not r.exists(CONTRACT.seen_prefix + "ps1"), "pub/sub must not vouch for stream delivery"
+    assert r.getbit(CONTRACT.pubsub_seen_prefix + "ps1:0", 9) == 1
+    assert not r.keys(CONTRACT.seen_prefix + "ps1*"), "pub/sub must not vouch for stream delivery"
 
 
 def test_ticker_channels_only(redis_env: dict[str, str], redis_server: Proc) -> None:

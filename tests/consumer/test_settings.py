@@ -51,6 +51,17 @@ def test_sentinel_list_and_options() -> None:
         ({"TICKSTOCKPL_DETECTORS": "magic"}, "TICKSTOCKPL_DETECTORS"),
         ({"TICKSTOCKPL_CONSUMER_ID": "has space"}, "TICKSTOCKPL_CONSUMER_ID"),
         ({"TICKSTOCKPL_LOG_LEVEL": "loud"}, "TICKSTOCKPL_LOG_LEVEL"),
+        ({"TICKSTOCKPL_MAX_ENTRY_BYTES": "10"}, "TICKSTOCKPL_MAX_ENTRY_BYTES"),
+        ({"TICKSTOCKPL_MAX_ENTRY_BYTES": "1M"}, "TICKSTOCKPL_MAX_ENTRY_BYTES"),
+        ({"TICKSTOCKPL_READ_BUDGET_BYTES": "100"}, "TICKSTOCKPL_READ_BUDGET_BYTES"),
+        # Below 4 x the entry limit: one entry at the limit must fit a reply.
+        ({"TICKSTOCKPL_MAX_ENTRY_BYTES": "1048576", "TICKSTOCKPL_READ_BUDGET_BYTES": "2097152"},
+         "TICKSTOCKPL_READ_BUDGET_BYTES"),
+        ({"TICKSTOCKPL_DEAD_LETTER_PAYLOAD_BYTES": "-1"}, "TICKSTOCKPL_DEAD_LETTER_PAYLOAD_BYTES"),
+        ({"TICKSTOCKPL_DEAD_LETTER_MAX_BYTES": "1000"}, "TICKSTOCKPL_DEAD_LETTER_MAX_BYTES"),
+        ({"TICKSTOCKPL_MAX_TICKERS": "0"}, "TICKSTOCKPL_MAX_TICKERS"),
+        ({"TICKSTOCKPL_SEEN_WINDOW": "100"}, "TICKSTOCKPL_SEEN_WINDOW"),
+        ({"TICKSTOCKPL_SEEN_TTL": "0"}, "TICKSTOCKPL_SEEN_TTL"),
     ],
 )
 def test_invalid_value_names_variable(env: dict[str, str], variable: str) -> None:

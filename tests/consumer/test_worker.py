@@ -102,7 +102,8 @@ def test_side_effects_then_wait_then_publish_then_ack(
     assert len(marks) == 3 and len(dead) == 2 and len(acks) == 2, cmds
     # Batch 1: every effect, then WAIT for the claim, then PUBLISH, then XACK.
     assert max(claims[0], marks[0], marks[1], dead[0]) < waits[0] < publishes[0] < acks[0]
-    assert cmds[dead[0]][2:5] == ["MAXLEN", "~", "100000"]  # the dead-letter stream stays bounded
+    # The dead-letter stream stays bounded: 64 MiB at 2 KiB of payload + 1 KiB of the rest per entry.
+    assert cmds[dead[0]][2:5] == ["MAXLEN", "~", str((64 << 20) // 3072)]
     assert cmds[claims[0]][3:] == ["NX", "EX", "86400"]  # a claim expires after TICKSTOCKPL_PATTERN_TTL
     at_ms = int(r.xrange(DEAD_LETTER_STREAM)[0][1][b"at_ms"])
     assert abs(at_ms / 1000 - time.time()) < 60
@@ -195,16 +196,16 @@ def r_role(p: Proc) -> str:
 def test_loop_keeps_going_after_redis_refuses_a_command(redis_env: dict[str, str], redis_server: Proc) -> None:
     """A refused commit (WRONGTYPE on a seen-bitmap) leaves the batch pending, not acked."""
     r = redis_server.client()
-    r.lpush(CONTRACT.seen_prefix + "manual", "not a bitmap")
+    r.lpush(CONTRACT.seen_prefix + "manual:0", "not a bitmap")
     r.xadd(STREAM, {"data": good(0)})
     w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1")
     try:
         w.wait(lambda: r.xpending(STREAM, GROUP)["pending"] == 1)
         time.sleep(0.5)
         assert r.xpending(STREAM, GROUP)["pending"] == 1, "acked although its side effects failed"
-        r.delete(CONTRACT.seen_prefix + "manual")
+        r.delete(CONTRACT.seen_prefix + "manual:0")
         r.xadd(STREAM, {"data": good(1)})
-        w.wait(lambda: r.getbit(CONTRACT.seen_prefix + "manual", 1) == 1)
+        w.wait(lambda: r.getbit(CONTRACT.seen_prefix + "manual:0", 1) == 1)
     finally:
         w.stop()
     assert isinstance(r, redis.Redis)

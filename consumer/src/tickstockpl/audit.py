@@ -4,8 +4,8 @@ Inputs: the publisher's summary JSON (which seqs were confirmed) and, if
 given, the JSON-lines file written by `watch-patterns`.
 
 - confirmed: seqs first_seq..last_seq minus unconfirmed_seqs
-- consumed: confirmed seqs whose bit is set in the seen-bitmap of the
-  publisher (stream consumers set it before acking)
+- consumed: confirmed seqs whose bit is set in the seen-window of the
+  publisher (stream consumers set it before acking; seen.py)
 - in_stream: confirmed seqs still present in the stream (either entry form)
 - lost: confirmed but not consumed, after waiting up to --wait seconds for
   consumers to drain
@@ -32,6 +32,7 @@ import msgspec
 
 from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
+from tickstockpl.seen import marked
 from tickstockpl.ticks import DATA_FIELD
 
 
@@ -49,14 +50,7 @@ def confirmed_seqs(summary: dict[str, Any]) -> list[int]:
 
 
 def consumed_of(connector: Connector, publisher: str, seqs: list[int]) -> set[int]:
-    raw: Any = connector.client.get(CONTRACT.seen_prefix + publisher)
-    bitmap = bytes(raw or b"")
-    out = set()
-    for q in seqs:
-        byte = q >> 3
-        if byte < len(bitmap) and bitmap[byte] >> (7 - (q & 7)) & 1:
-            out.add(q)
-    return out
+    return marked(connector.client, CONTRACT.seen_prefix, publisher, seqs)
 
 
 def in_stream_of(connector: Connector, stream: str, publisher: str, wanted: set[int]) -> set[int]:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 import redis
+from redis._parsers import _HiredisParser
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.connection import SSLConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
@@ -40,6 +41,35 @@ RETRYABLE: tuple[type[Exception], ...] = (
     socket.timeout,
     ReadOnlyError,
 )
+
+
+class ReplyTooLarge(RedisError):
+    """A reply outgrew TICKSTOCKPL_READ_BUDGET_BYTES; its connection was dropped unread."""
+
+
+class BudgetParser(_HiredisParser):
+    """hiredis, but a reply may take at most `budget` bytes off the socket.
+
+    Past it we raise ReplyTooLarge and redis-py drops the connection, so a
+    reply of 30 x 10 MB costs 16 MiB, not 680 MB and an OOM kill. Subclassed
+    per Connector with its budget (parser_class is instantiated by redis-py).
+    """
+
+    budget = 16 << 20
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        self._taken = 0
+        return super().read_response(*args, **kwargs)
+
+    def read_from_socket(self, *args: Any, **kwargs: Any) -> Any:
+        reader = self._reader
+        before = reader.len() if reader is not None else 0
+        got = super().read_from_socket(*args, **kwargs)  # type: ignore[no-untyped-call]
+        if reader is not None:
+            self._taken = getattr(self, "_taken", 0) + reader.len() - before
+            if self._taken > self.budget:
+                raise ReplyTooLarge(f"reply over {self.budget} bytes")
+        return got
 
 
 class BudgetRetry(Retry):
@@ -59,6 +89,9 @@ class BudgetRetry(Retry):
         self.budget_s = budget_s
         self._on_failure = on_failure
         self._on_recovery = on_recovery
+        # stop(pause): sleep up to pause, True if shutting down. A stopping
+        # process must not spend the rest of the budget on a dead Redis.
+        self.stop: Callable[[float], bool] | None = None
 
     def __deepcopy__(self, memo: dict[int, object]) -> BudgetRetry:
         # redis-py deep-copies the retry per client; ours reports to one
@@ -91,7 +124,10 @@ class BudgetRetry(Retry):
                 pause = self._backoff.compute(failures)
                 if time.monotonic() + pause > deadline:
                     raise
-                time.sleep(pause)
+                if self.stop is None:
+                    time.sleep(pause)
+                elif self.stop(pause):
+                    raise
             else:
                 if failures and self._on_recovery is not None:
                     self._on_recovery()
@@ -135,6 +171,9 @@ class Connector:
         self.retry = BudgetRetry(budget, self._failed, self._recovered)
         self._sentinel: Sentinel | None = None
         self.client = self._build()
+        # Redis() takes no parser_class; its pool makes every connection (pub/sub too) from these.
+        self.client.connection_pool.connection_kwargs["parser_class"] = type(
+            "BudgetParser", (BudgetParser,), {"budget": settings.read_budget_bytes})
         self._master: tuple[str, int] | None = None
 
     # -- construction ---------------------------------------------------

@@ -1,6 +1,9 @@
 """Pattern detectors and their registry. A leaf module: it imports only ticks.
 
-A detector sees ticks one at a time and keeps per-ticker state in memory.
+A detector sees ticks one at a time and keeps per-ticker state in memory,
+for at most TICKSTOCKPL_MAX_TICKERS tickers: past that the least recently
+seen ticker is forgotten (its next tick starts afresh), so a producer
+inventing tickers cannot grow the process without bound.
 Its name is written once, as the class attribute `name`; REGISTRY maps each
 name to its class, and settings (TICKSTOCKPL_DETECTORS) and the default list
 both come from REGISTRY. Detector state is per process and not rebuilt on
@@ -11,7 +14,7 @@ tick, never cause a second event for it (see patterns.py).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +37,8 @@ class DetectorParams(Protocol):
     def volume_spike_factor(self) -> float: ...
     @property
     def volume_window(self) -> int: ...
+    @property
+    def max_tickers(self) -> int: ...
 
 
 class Detector(Protocol):
@@ -47,17 +52,25 @@ class PriceMovement:
 
     name = "price_movement"
 
-    def __init__(self, threshold_pct: float) -> None:
+    def __init__(self, threshold_pct: float, max_tickers: int = 50_000) -> None:
         self.threshold = threshold_pct / 100.0
-        self._prev: dict[str, float] = {}
+        self.max_tickers = max_tickers
+        # In order of last tick, the oldest first. OrderedDict: a dict's first key is
+        # found by scanning past deleted slots, quadratic under ticker churn.
+        self._prev: OrderedDict[str, float] = OrderedDict()
 
     @classmethod
     def build(cls, p: DetectorParams) -> PriceMovement:
-        return cls(p.price_move_pct)
+        return cls(p.price_move_pct, p.max_tickers)
 
     def observe(self, tick: Tick) -> Finding | None:
-        prev = self._prev.get(tick.ticker)
-        self._prev[tick.ticker] = tick.price
+        state = self._prev
+        prev = state.get(tick.ticker)
+        if prev is not None:
+            state.move_to_end(tick.ticker)
+        elif len(state) >= self.max_tickers:
+            state.popitem(last=False)
+        state[tick.ticker] = tick.price
         if not prev:
             return None
         move = (tick.price - prev) / prev
@@ -80,19 +93,25 @@ class VolumeSpike:
 
     name = "volume_spike"
 
-    def __init__(self, factor: float, window: int) -> None:
+    def __init__(self, factor: float, window: int, max_tickers: int = 50_000) -> None:
         self.factor = factor
         self.window = window
-        self._windows: dict[str, _Window] = {}
+        self.max_tickers = max_tickers
+        self._windows: OrderedDict[str, _Window] = OrderedDict()  # as PriceMovement._prev
 
     @classmethod
     def build(cls, p: DetectorParams) -> VolumeSpike:
-        return cls(p.volume_spike_factor, p.volume_window)
+        return cls(p.volume_spike_factor, p.volume_window, p.max_tickers)
 
     def observe(self, tick: Tick) -> Finding | None:
-        w = self._windows.get(tick.ticker)
-        if w is None:
-            w = self._windows[tick.ticker] = _Window(self.window)
+        windows = self._windows
+        w = windows.get(tick.ticker)
+        if w is not None:
+            windows.move_to_end(tick.ticker)
+        else:
+            if len(windows) >= self.max_tickers:
+                windows.popitem(last=False)
+            w = windows[tick.ticker] = _Window(self.window)
         values = w.values
         n = len(values)
         volume = tick.volume

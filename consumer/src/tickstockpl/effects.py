@@ -3,8 +3,8 @@
 Order matters for at-least-once without duplicate pattern events:
 
 1. one pipeline: SET NX each pattern key (claims its pattern_id), mark the
-   seen-bitmap of each publisher (drills prove no loss with it), XADD dead
-   letters;
+   seen-window of each publisher (bounded, seen.py; drills prove no loss
+   with it), XADD dead letters;
 2. WAIT for replicas (TICKSTOCKPL_WAIT_REPLICAS) if new patterns were claimed,
    so the claims survive a failover;
 3. a second pipeline: PUBLISH the newly claimed patterns, then the source's
@@ -34,25 +34,16 @@ import redis
 from redis.client import Pipeline
 
 from tickstockpl.contract import CONTRACT
+from tickstockpl.logs import Throttle
 from tickstockpl.metrics import Metrics
 from tickstockpl.patterns import PatternEvent
+from tickstockpl.seen import MARK, SEGMENT_BITS, window_segments
 from tickstockpl.settings import Settings
 
 log = logging.getLogger(__name__)
+SEGMENT_ARG = str(SEGMENT_BITS)
+BAD_TICK_LOG_RATE, BAD_TICK_LOG_BURST = 5.0, 20  # lines/s: ~130 MB a day at worst
 _encoder = msgspec.json.Encoder()
-
-# KEYS[1..] seen-bitmaps; ARGV[i] "a-b,c-d" seq ranges for KEYS[i]. A few
-# range strings instead of thousands of BITFIELD arguments: packing arguments
-# costs more than the server work.
-_MARK = """
-for i = 1, #KEYS do
-  for a, b in string.gmatch(ARGV[i], '(%d+)-(%d+)') do
-    for q = tonumber(a), tonumber(b) do redis.call('SETBIT', KEYS[i], q, 1) end
-  end
-end
-return 0
-"""
-
 
 def _ranges(seqs: list[int]) -> bytes:
     """[1,2,3,7,9,10] -> b"1-3,7-7,9-10" (seqs usually arrive in runs)."""
@@ -93,6 +84,7 @@ class Effects:
         self.seen_prefix = seen_prefix
         self.settings = settings
         self.metrics = metrics
+        self._bad_log = Throttle(BAD_TICK_LOG_RATE, BAD_TICK_LOG_BURST)
 
     def commit(self, batch: Batch, acker: Acker) -> list[PatternEvent]:
         """Apply the batch's side effects, then ack it. Returns events published."""
@@ -101,18 +93,19 @@ class Effects:
         for event in batch.patterns:
             pipe.set(CONTRACT.pattern_prefix + event.pattern_id, b"1", nx=True, ex=s.pattern_ttl)
         now_ms = int(time.time() * 1000)
+        keep, cap = s.dead_letter_payload_bytes, s.dead_letter_cap
         for reason, detail, raw, entry_id in batch.dead:
             pipe.xadd(
                 s.dead_letter_stream,
                 {
                     "reason": reason,
                     "detail": detail[:500],
-                    "payload": raw,
+                    "payload": raw[:keep],  # with the cap, bounds the stream in bytes
                     "entry_id": entry_id,
                     "consumer": s.consumer_id,
                     "at_ms": now_ms,
                 },
-                maxlen=s.dead_letter_maxlen,
+                maxlen=cap,
                 approximate=True,
             )
         self._mark(pipe, batch.seen)
@@ -134,16 +127,22 @@ class Effects:
         pipe.execute()
         for event in claimed:
             self.metrics.patterns.labels(event.pattern_type).inc()
-        for reason, _detail, _raw, _id in batch.dead:
+        for reason, detail, _raw, entry_id in batch.dead:
             self.metrics.bad_ticks.labels(reason).inc()
+            if self._bad_log.allow():
+                log.warning("bad tick dead-lettered", extra={"ctx": {
+                    "reason": reason, "entry_id": entry_id.decode(errors="replace") or None,
+                    "detail": detail[:200], "suppressed_before": self._bad_log.take_dropped()}})
         return claimed
 
     def _mark(self, pipe: Pipeline, seen: Mapping[str, list[int]]) -> None:
-        """Queue one script call that sets the seen bits, as seq ranges."""
+        """Queue one script call that sets the seen bits (seen.py), as seq ranges: a few
+        range strings instead of thousands of arguments, which cost more to pack than to run."""
         if not seen:
             return
+        s = self.settings
         keys = [self.seen_prefix + p for p in seen]
         ranges = [_ranges(seqs) for seqs in seen.values()]
         # EVAL, not EVALSHA: a freshly promoted master has an empty script
         # cache, and the server caches the compiled body by its hash anyway.
-        pipe.eval(_MARK, len(keys), *keys, *ranges)
+        pipe.eval(MARK, len(keys), *keys, SEGMENT_ARG, window_segments(s.seen_window), s.seen_ttl, *ranges)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector, ProcessCollector
 
 _LATENCY_BUCKETS = (
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -36,8 +36,9 @@ class Metrics:
             "Now minus tick timestamp when its batch is committed (sampled, <=64 per batch)",
             buckets=_LATENCY_BUCKETS, registry=r,
         )
-        self.reconnects = Gauge("tickstockpl_reconnects", "Recoveries after a connection error", registry=r)
-        self.failovers = Gauge("tickstockpl_failovers_seen", "Master address changes seen", registry=r)
+        self.reconnects = Counter(
+            "tickstockpl_reconnects_total", "Recoveries after a connection error", registry=r)
+        self.failovers = Counter("tickstockpl_failovers_seen_total", "Master address changes seen", registry=r)
         self.stream_lag = Gauge("tickstockpl_stream_lag", "Entries not yet delivered to the group", registry=r)
         self.pending = Gauge("tickstockpl_pending", "Entries delivered to the group, not acked", registry=r)
         self.queue_depth = Gauge(
@@ -56,3 +57,16 @@ class Metrics:
             ["cause"], registry=r,
         )
         self.connected = Gauge("tickstockpl_connected", "1 when the last Redis call succeeded", registry=r)
+        # A custom registry gets no process_* metrics by itself: RSS, CPU, open fds.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        self._counted = (0, 0)
+
+    def count_connection(self, reconnects: int, failovers: int) -> None:
+        """Advance the counters to the connector's running totals."""
+        seen_r, seen_f = self._counted
+        if reconnects > seen_r:
+            self.reconnects.inc(reconnects - seen_r)
+        if failovers > seen_f:
+            self.failovers.inc(failovers - seen_f)
+        self._counted = (max(reconnects, seen_r), max(failovers, seen_f))

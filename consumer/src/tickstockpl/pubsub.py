@@ -19,6 +19,7 @@ import redis
 from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
+from tickstockpl.connection import ReplyTooLarge
 from tickstockpl.contract import CONTRACT
 from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
@@ -111,18 +112,36 @@ class PubSubSource:
         pass
 
     def fetch(self) -> Fetched | None:
+        try:
+            return self._fetch()
+        except ReplyTooLarge as exc:
+            # The rest of that message is still on the socket: drop the connection
+            # (redis-py reconnects and resubscribes); the message is lost, as pub/sub may.
+            self._pubsub.connection.disconnect()
+            return Fetched(dead=[("too_large", f"message {exc}", b"", b"")])
+
+    def _fetch(self) -> Fetched | None:
         # Wait as long as a stream read blocks: it bounds shutdown latency in both modes.
         msg = self._pubsub.get_message(timeout=self.settings.block_ms / 1000)
         if msg is None:
             return None
-        out = Fetched(items=[(None, msg["data"])])
+        out = Fetched()
+        self._add(out, msg["data"])
         # Take whatever else is already buffered, up to a batch.
-        while len(out.items) < self.settings.batch_size:
+        while len(out.items) + len(out.dead) < self.settings.batch_size:
             more = self._pubsub.get_message(timeout=0.0)
             if more is None:
                 break
-            out.items.append((None, more["data"]))
+            self._add(out, more["data"])
         return out
+
+    def _add(self, out: Fetched, data: bytes) -> None:
+        s = self.settings
+        if len(data) > s.max_entry_bytes:
+            detail = f"message of {len(data)} bytes, over {s.max_entry_bytes}"
+            out.dead.append(("too_large", detail, data[:s.dead_letter_payload_bytes], b""))
+        else:
+            out.items.append((None, data))
 
     def observe(self, batch: Batch) -> None:
         if not self.track_gaps:

@@ -23,6 +23,7 @@ from tickstockpl.detectors import REGISTRY
 Mode = Literal["stream", "pubsub"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTO = -1  # wait_replicas: 1 with Sentinels, else 0
+DEAD_LETTER_OVERHEAD = 1024  # bytes of a dead letter besides its payload, at most
 
 
 class SettingsError(ValueError):
@@ -211,6 +212,18 @@ class Settings:
         default=CONTRACT.dead_letter_stream, metadata=env("TICKSTOCKPL_DEAD_LETTER_STREAM", _nonempty))
     dead_letter_maxlen: int = field(
         default=100_000, metadata=env("TICKSTOCKPL_DEAD_LETTER_MAXLEN", _int_range(1, 10**9)))
+    # Sizes. An entry or message over max_entry_bytes is dead-lettered unread
+    # (too_large); a dead letter keeps at most dead_letter_payload_bytes of it,
+    # and the dead-letter stream at most dead_letter_max_bytes (dead_letter_cap).
+    max_entry_bytes: int = field(
+        default=65_536, metadata=env("TICKSTOCKPL_MAX_ENTRY_BYTES", _int_range(1024, 64 << 20)))
+    # One reply from Redis may not exceed this: past it the connection is dropped (ReplyTooLarge).
+    read_budget_bytes: int = field(
+        default=16 << 20, metadata=env("TICKSTOCKPL_READ_BUDGET_BYTES", _int_range(64 << 10, 1 << 30)))
+    dead_letter_payload_bytes: int = field(
+        default=2048, metadata=env("TICKSTOCKPL_DEAD_LETTER_PAYLOAD_BYTES", _int_range(0, 1 << 20)))
+    dead_letter_max_bytes: int = field(
+        default=64 << 20, metadata=env("TICKSTOCKPL_DEAD_LETTER_MAX_BYTES", _int_range(1 << 20, 1 << 34)))
     stream_maxlen: int = field(
         default=1_000_000, metadata=env("TICKSTOCKPL_STREAM_MAXLEN", _int_range(1, 10**9)))
     # Seconds; producers also trim entries older than this (XTRIM MINID ~). 0: by count only.
@@ -221,6 +234,10 @@ class Settings:
         default=AUTO, metadata=env("TICKSTOCKPL_WAIT_REPLICAS", _int_range(0, 16)))
     wait_timeout_ms: int = field(
         default=500, metadata=env("TICKSTOCKPL_WAIT_TIMEOUT_MS", _int_range(1, 60_000)))
+    # The seen-window (seen.py): seqs kept per publisher behind its highest, and key lifetime.
+    seen_window: int = field(
+        default=1 << 24, metadata=env("TICKSTOCKPL_SEEN_WINDOW", _int_range(1 << 16, 1 << 32)))
+    seen_ttl: int = field(default=604_800, metadata=env("TICKSTOCKPL_SEEN_TTL", _int_range(60, 10**8)))
     # Patterns.
     detectors: tuple[str, ...] = field(
         default=tuple(REGISTRY), metadata=env("TICKSTOCKPL_DETECTORS", _detectors))
@@ -230,6 +247,9 @@ class Settings:
         default=3.0, metadata=env("TICKSTOCKPL_VOLUME_SPIKE_FACTOR", _positive_float))
     volume_window: int = field(
         default=20, metadata=env("TICKSTOCKPL_VOLUME_WINDOW", _int_range(2, 10_000)))
+    # Per-ticker detector state is kept for this many tickers, least recently seen dropped first.
+    max_tickers: int = field(
+        default=50_000, metadata=env("TICKSTOCKPL_MAX_TICKERS", _int_range(1, 10_000_000)))
     pattern_ttl: int = field(
         default=86_400, metadata=env("TICKSTOCKPL_PATTERN_TTL", _int_range(1, 10**8)))
     # Operations.
@@ -246,6 +266,13 @@ class Settings:
     @property
     def uses_sentinel(self) -> bool:
         return bool(self.sentinels)
+
+    @property
+    def dead_letter_cap(self) -> int:
+        """Entries the dead-letter stream keeps: by count, and by bytes at the
+        largest a dead letter can be (payload, detail <= 500, other fields)."""
+        largest = self.dead_letter_payload_bytes + DEAD_LETTER_OVERHEAD
+        return max(1, min(self.dead_letter_maxlen, self.dead_letter_max_bytes // largest))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -279,6 +306,13 @@ class Settings:
             raise SettingsError(
                 "REDIS_SOCKET_TIMEOUT",
                 f"must exceed TICKSTOCKPL_BLOCK_MS ({self.block_ms} ms), got {self.socket_timeout} s",
+            )
+        if self.read_budget_bytes < 4 * self.max_entry_bytes:
+            # A batch of one entry at the limit must fit in a reply, with room.
+            raise SettingsError(
+                "TICKSTOCKPL_READ_BUDGET_BYTES",
+                f"must be at least 4 x TICKSTOCKPL_MAX_ENTRY_BYTES ({4 * self.max_entry_bytes}), "
+                f"got {self.read_budget_bytes}",
             )
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise SettingsError("REDIS_TLS_KEY_FILE", "set both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, or neither")

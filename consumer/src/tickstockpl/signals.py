@@ -1,7 +1,9 @@
 """Signals are handled here and nowhere else: they only set a flag.
 
 First SIGTERM/SIGINT: `requested` becomes true; loops finish the batch in
-hand, ack it and return (warm shutdown). A second one exits at once (cold
+hand, ack it and return (warm shutdown). Redis retries give up at the signal
+(BudgetRetry.stop), so with Redis unreachable it exits within a socket
+timeout instead of the failover budget, acking nothing. A second one exits at once (cold
 shutdown), for an operator who does not want to wait.
 """
 

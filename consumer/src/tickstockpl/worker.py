@@ -105,6 +105,8 @@ class Worker:
         self.settings = settings
         self.conn = connector
         self.shutdown = shutdown
+        # Retries give up once shutdown is requested: SIGTERM must not wait out the failover budget.
+        connector.retry.stop = shutdown.wait
         self.metrics = metrics or Metrics()
         self.state = state or LiveState()
         self.notifier = notifier or Notifier()
@@ -143,8 +145,7 @@ class Worker:
             finally:
                 self.conn.check_master()
                 self.state.group_ready = self.source.ready
-                self.metrics.reconnects.set(self.conn.reconnects)
-                self.metrics.failovers.set(self.conn.failovers)
+                self.metrics.count_connection(self.conn.reconnects, self.conn.failovers)
                 self.metrics.connected.set(1 if self.state.connected else 0)
         self.source.close()
         self.notifier.stopping()
@@ -158,8 +159,11 @@ class Worker:
     def _turn(self) -> None:
         self.conn.check_master()
         if self._generation != self.conn.generation or self._reconnects != self.conn.reconnects:
-            # Start, a failover, Redis lost for a while, or a reconnect (the server may
-            # have restarted, its figures and acks older than ours): set up again.
+            # Start, a failover, Redis lost for a while, or a call retried on a new
+            # connection (the server may have restarted, its figures and acks older
+            # than ours; a read may have been delivered, then lost with the old
+            # connection: re-drain it now rather than claim it after the process
+            # timeout): set up again.
             self._generation = self.conn.generation
             self._reconnects = self.conn.reconnects
             self.source.reopen()
