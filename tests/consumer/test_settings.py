@@ -95,14 +95,3 @@ def test_passwords_from_files(tmp_path) -> None:
     for path in (tmp_path / "empty", tmp_path / "missing"):
         with pytest.raises(SettingsError, match=r"^REDIS_SENTINEL_PASSWORD_FILE: "):
             Settings.from_env({"REDIS_SENTINEL_PASSWORD_FILE": str(path)})
-
-
-def test_passwords_from_systemd_credentials(tmp_path) -> None:
-    (tmp_path / "redis-password").write_text("from-credential-redis")
-    (tmp_path / "sentinel-password").write_text("from-credential-sentinel")
-    s = Settings.from_env({"CREDENTIALS_DIRECTORY": str(tmp_path)})
-    assert (s.redis_password, s.sentinel_password) == ("from-credential-redis", "from-credential-sentinel")
-    # An explicit setting wins over the credential.
-    s = Settings.from_env({"CREDENTIALS_DIRECTORY": str(tmp_path), "REDIS_PASSWORD": "explicit-password"})
-    assert (s.redis_password, s.sentinel_password) == ("explicit-password", "from-credential-sentinel")
-    assert Settings.from_env({"CREDENTIALS_DIRECTORY": str(tmp_path / "none")}).redis_password is None

@@ -50,7 +50,7 @@ tls = {}
 if env.get("REDIS_TLS") == "true":
     tls = {"ssl": True, "ssl_ca_certs": env["REDIS_TLS_CA_FILE"], "ssl_certfile": env["REDIS_TLS_CERT_FILE"],
            "ssl_keyfile": env["REDIS_TLS_KEY_FILE"]}
-sentinel_password = open("/etc/tickstockpl/sentinel.password").read().strip()
+sentinel_password = open("/etc/tickstockpl-secrets/sentinel.password").read().strip()
 sen = Sentinel(sentinels, socket_timeout=5,
                sentinel_kwargs={"password": sentinel_password,
                                 "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5, **tls},
@@ -123,8 +123,12 @@ def test_package_installed_in_venv(host):
 
 def test_env_files_are_root_only(host):
     logins = ("consumer", "publisher", "drill")
+    for path in [f"/etc/tickstockpl-secrets/{n}.password" for n in (*logins, "sentinel")]:
+        f = host.file(path)
+        assert (f.user, f.group, f.mode) == ("root", "tickstockpl", 0o640), path
+    secrets = host.file("/etc/tickstockpl-secrets")
+    assert (secrets.user, secrets.group, secrets.mode) == ("root", "tickstockpl", 0o750)
     for path in [ENV_FILE] + [f"/etc/tickstockpl/{n}.env" for n in logins] + [
-        f"/etc/tickstockpl/{n}.password" for n in (*logins, "sentinel")] + [
         f"/etc/tickstockpl/instance-{i}.env" for i in _instances(host)
     ]:
         f = host.file(path)
@@ -134,14 +138,14 @@ def test_env_files_are_root_only(host):
 
 
 def test_no_password_in_any_process_environment(host):
-    """The units pass passwords as systemd credentials (LoadCredential=), not in the environment."""
+    """The units pass passwords as files (REDIS_PASSWORD_FILE), not in the environment."""
     pids = host.check_output("pgrep -f 'bin/tickstockpl (consume|publish)' || true").split()
     assert pids, "no consumer process runs"
     for pid in pids:
         environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ", pid)
         names = [line.split("=", 1)[0] for line in environ.splitlines()]
         assert not {"REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"} & set(names), (pid, names)
-        assert "CREDENTIALS_DIRECTORY" in names, (pid, names)
+        assert {"REDIS_PASSWORD_FILE", "REDIS_SENTINEL_PASSWORD_FILE"} <= set(names), (pid, names)
 
 
 def test_service_user_is_unprivileged(host):

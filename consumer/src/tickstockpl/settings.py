@@ -137,7 +137,7 @@ def _networks(raw: str) -> tuple[IPNetwork, ...]:
 
 
 def _secret_file(raw: str) -> str:
-    """The password in a file (systemd's LoadCredential=): kept out of the process environment."""
+    """The password in a file: kept out of the process environment."""
     with open(raw, encoding="utf-8") as f:
         secret = f.read().rstrip("\r\n")
     if not secret:
@@ -276,7 +276,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        e = _with_credentials(os.environ if environ is None else environ)
+        e = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             variable, parse = f.metadata["env"], f.metadata["parse"]
@@ -318,23 +318,6 @@ class Settings:
             raise SettingsError("REDIS_TLS_KEY_FILE", "set both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, or neither")
         if not self.tls and (self.tls_ca_file or self.tls_cert_file):
             raise SettingsError("REDIS_TLS", "TLS files are set but REDIS_TLS is off")
-
-
-# systemd's LoadCredential= names the package looks for in $CREDENTIALS_DIRECTORY.
-CREDENTIALS = {"REDIS_PASSWORD": "redis-password", "REDIS_SENTINEL_PASSWORD": "sentinel-password"}
-
-
-def _with_credentials(environ: Mapping[str, str]) -> Mapping[str, str]:
-    """Passwords from systemd credentials, where neither the variable nor its _FILE is set."""
-    directory = environ.get("CREDENTIALS_DIRECTORY")
-    if not directory:
-        return environ
-    out = dict(environ)
-    for variable, credential in CREDENTIALS.items():
-        path = os.path.join(directory, credential)
-        if not out.get(variable) and not out.get(variable + "_FILE") and os.path.exists(path):
-            out[variable + "_FILE"] = path
-    return out
 
 
 def variables() -> dict[str, dataclasses.Field[Any]]:
