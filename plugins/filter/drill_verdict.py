@@ -10,7 +10,9 @@ publisher, `summary` that publisher's summary.json, `audit_rc` the audit's exit
 code. `spec`, when the drill ran a spec-format publisher too, is
 {"audit": ..., "summary": ..., "rc": ...} for it, checked the same way; its
 figures come back under `spec`. `pubsub` is the list tickstock_pubsub_gaps
-made for the pub/sub consumer instances (plugins/filter/pubsub_gaps.py).
+made for the pub/sub consumer instances (plugins/filter/pubsub_gaps.py);
+each comes back with `over_client_limit` (its gap over max_gap_s: reported,
+not asserted).
 `errors` is what the drill noted on the way (topology, drain, isolated writes).
 
 A load fails on any lost confirmed tick (checked only when the audit says
@@ -130,7 +132,11 @@ def verdict(
         spec_out, spec_found = load_verdict(spec.get("audit"), spec.get("summary"), limit, spec.get("rc"), least)
         out["spec"] = spec_out
         found += [f"spec-format load: {e}" for e in spec_found]
-    out["pubsub"] = list(pubsub or [])
+    # Reported, not asserted: pub/sub keeps nothing for a subscriber that is away.
+    out["pubsub"] = [
+        {**inst, "over_client_limit": inst.get("gap_s") is not None and float(inst["gap_s"]) > limit}
+        for inst in pubsub or []
+    ]
     found += pubsub_errors(out["pubsub"])
     out["errors"] = found
     out["passed"] = not found

@@ -119,5 +119,12 @@ def test_a_pubsub_instance_that_did_not_resume_fails() -> None:
     stuck = {"host": "c1", "id": 102, "resumed": False, "why": "its last /metrics scrape failed"}
     assert verdict(AUDIT, SUMMARY, 5.0, [], 0, 1, None, [ok])["passed"] is True
     v = verdict(AUDIT, SUMMARY, 5.0, [], 0, 1, None, [ok, stuck])
-    assert v["pubsub"] == [ok, stuck]
+    assert v["pubsub"] == [{**ok, "over_client_limit": False}, {**stuck, "over_client_limit": False}]
     assert v["errors"] == ["pub/sub instance tickstockpl@102 on c1 did not resume: its last /metrics scrape failed"]
+
+
+def test_a_pubsub_gap_over_the_client_limit_is_reported_not_failed() -> None:
+    slow = {"host": "c1", "id": 101, "resumed": True, "gap_s": 20.8}
+    v = verdict(AUDIT, SUMMARY, 7.0, [], 0, 1, None, [slow, {**slow, "id": 102, "gap_s": 7.0}])
+    assert v["passed"] is True
+    assert [p["over_client_limit"] for p in v["pubsub"]] == [True, False]
