@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Scrape the /metrics of consumer instances until SIGTERM (drills: pub/sub instances).
 
-    pubsub-sample.py --out FILE --interval S --max-s S --metric NAME... ID:PORT...
+    pubsub-sample.py --out FILE --interval S --max-s S [--timeout S] --metric NAME... ID:PORT...
 
 Writes one JSON line per scrape: {"t": epoch s, "id": ID, "lines": [the
 sample lines of the named metrics]} or {"t", "id", "error"}. It only
@@ -32,6 +32,8 @@ def main() -> int:
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--max-s", type=float, default=1800.0)
     p.add_argument("--host", default="127.0.0.1")
+    # Generous: a scrape given up half-way leaves a BrokenPipeError traceback in the consumer's log.
+    p.add_argument("--timeout", type=float, default=2.0)
     p.add_argument("--metric", action="append", required=True)
     p.add_argument("targets", nargs="+", help="ID:PORT")
     args = p.parse_args()
@@ -47,7 +49,7 @@ def main() -> int:
                 row: dict[str, object] = {"id": ident}
                 try:
                     url = f"http://{args.host}:{port}/metrics"
-                    with urllib.request.urlopen(url, timeout=max(args.interval, 0.5)) as resp:
+                    with urllib.request.urlopen(url, timeout=args.timeout) as resp:
                         text = resp.read().decode("utf-8", "replace")
                     row["lines"] = [
                         line for line in text.splitlines()
