@@ -3,6 +3,8 @@
     tickstock_engine_name | tickstock_engine_facts -> {packages, units, paths, user, CLI, ...}
     dpkg_version | tickstock_engine_version -> "8.1.1"
     engine_facts | tickstock_engine_options(version) -> {option: value} the installed version has
+    acl_users | tickstock_engine_acl_users(engine_facts, version, replication_user) -> the users, with
+        what those options need added to the replication user's rules
 
 The facts are what Debian's packages install, read from the .debs themselves
 (`dpkg -c`, the units and maintainer scripts): Debian 12's redis 7.0.15 and
@@ -14,8 +16,8 @@ The options are settings a newer server has and the kit turns on where it finds
 that version (redis_server_rdb_channel): a full sync streams the RDB over a
 connection of its own, so the replica keeps receiving the master's live
 writes meanwhile and a rejoining old master catches up sooner. Each was checked
-on the real binary (CONFIG GET after CONFIG SET); Redis 7.0 has none of them,
-so its configuration stays as it was.
+on the real binary, with the kit's replication ACL user; Redis 7.0 has none of
+them, so its configuration and its users stay as they were.
 """
 
 from __future__ import annotations
@@ -65,13 +67,16 @@ ENGINES: dict[str, dict[str, Any]] = {
     "valkey": _facts("valkey", "valkey.conf"),
 }
 
-# (engine, first version that has it, setting, value as CONFIG GET prints it).
-# Checked with CONFIG SET / CONFIG GET on Debian's binaries: repl-rdb-channel
-# on Redis 8.0.2 (trixie); dual-channel-replication-enabled on Valkey 8.0.1
-# (bookworm-backports) and 8.1.1 (trixie). Redis 7.0.15 has neither.
-OPTIONS: list[tuple[str, tuple[int, int], str, str]] = [
-    ("redis", (8, 0), "repl-rdb-channel", "yes"),
-    ("valkey", (8, 0), "dual-channel-replication-enabled", "yes"),
+# (engine, first version that has it, setting, value as CONFIG GET prints it,
+# what the replication user must be allowed in addition). Checked on Debian's
+# binaries: Valkey 8.0.1 (bookworm-backports) and 8.1.1 (trixie) take
+# dual-channel-replication-enabled; with it a replica opens its RDB channel
+# with SYNC, so without +sync for the replication user every full sync failed
+# (-NOPERM, the replica stayed down: molecule/valkey). Redis 8.0.2 takes
+# repl-rdb-channel too, but what its RDB channel asks of the replication user
+# is not checked yet, so it is not listed. Redis 7.0.15 has neither.
+OPTIONS: list[tuple[str, tuple[int, int], str, str, str]] = [
+    ("valkey", (8, 0), "dual-channel-replication-enabled", "yes", "+sync"),
 ]
 
 _VERSION = re.compile(r"^(?:[0-9]+:)?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?")
@@ -96,16 +101,30 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".")) if version else ()
 
 
-def engine_options(facts: Mapping[str, Any], version: Any) -> dict[str, str]:
-    """The OPTIONS the engine has at this version ({} for an unknown or empty version)."""
+def _applicable(facts: Mapping[str, Any], version: Any) -> list[tuple[str, tuple[int, int], str, str, str]]:
     have = _version_tuple(engine_version(version))
     if not have:
-        return {}
-    return {
-        setting: value
-        for engine, since, setting, value in OPTIONS
-        if engine == facts.get("name") and have[:2] >= since
-    }
+        return []
+    return [opt for opt in OPTIONS if opt[0] == facts.get("name") and have[:2] >= opt[1]]
+
+
+def engine_options(facts: Mapping[str, Any], version: Any) -> dict[str, str]:
+    """The OPTIONS the engine has at this version ({} for an unknown or empty version)."""
+    return {setting: value for _, _, setting, value, _ in _applicable(facts, version)}
+
+
+def engine_acl_users(users: Mapping[str, str], facts: Mapping[str, Any], version: Any, replication_user: str,
+                     enabled: bool = True) -> dict[str, str]:
+    """The ACL users with what the applicable OPTIONS need added to the replication user's rules.
+
+    Unchanged (the same dict contents) when no option applies or `enabled` is false, so
+    a Redis 7.0 tier keeps its users.acl as it was.
+    """
+    extra = [rules for _, _, _, _, rules in _applicable(facts, version) if rules] if enabled else []
+    out = dict(users)
+    if extra and replication_user in out:
+        out[replication_user] = " ".join([str(out[replication_user]), *extra])
+    return out
 
 
 def engine_rule(value: Any) -> str | None:
@@ -121,4 +140,5 @@ class FilterModule:
             "tickstock_engine_facts": engine_facts,
             "tickstock_engine_version": engine_version,
             "tickstock_engine_options": engine_options,
+            "tickstock_engine_acl_users": engine_acl_users,
         }

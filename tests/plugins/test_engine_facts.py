@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_facts import ENGINES, engine_facts, engine_options, engine_rule, engine_version
+from engine_facts import ENGINES, engine_acl_users, engine_facts, engine_options, engine_rule, engine_version
 from tickstock_checks import tickstock_invalid
 
 
@@ -65,7 +65,8 @@ def test_version_from_dpkg(dpkg: str | None, version: str) -> None:
     ("engine", "dpkg", "options"),
     [
         ("redis", "5:7.0.15-1~deb12u10", {}),
-        ("redis", "5:8.0.2-3+deb13u3", {"repl-rdb-channel": "yes"}),
+        # Redis 8.0's repl-rdb-channel: not until its replication ACL needs are checked.
+        ("redis", "5:8.0.2-3+deb13u3", {}),
         ("valkey", "8.0.1+dfsg1-1~bpo12+1", {"dual-channel-replication-enabled": "yes"}),
         ("valkey", "8.1.1+dfsg1-3+deb13u3", {"dual-channel-replication-enabled": "yes"}),
         ("valkey", "7.2.5", {}),
@@ -81,3 +82,21 @@ def test_rule_names_the_variable() -> None:
     assert tickstock_invalid([["tickstock_engine_name", "keydb", "engine"]]) == [
         "tickstock_engine_name: must be one of 'redis', 'valkey' (got 'keydb')"
     ]
+
+
+USERS = {"admin": "~* +@all", "replication": "-@all +psync +replconf +ping"}
+
+
+def test_valkey_dual_channel_lets_the_replication_user_sync() -> None:
+    # Its RDB channel starts with SYNC: without +sync every full sync failed with NOPERM.
+    users = engine_acl_users(USERS, engine_facts("valkey"), "8.1.1+dfsg1-3+deb13u3", "replication")
+    assert users == {"admin": "~* +@all", "replication": "-@all +psync +replconf +ping +sync"}
+
+
+@pytest.mark.parametrize(
+    ("engine", "dpkg", "enabled"),
+    [("redis", "5:7.0.15-1~deb12u10", True), ("redis", "5:8.0.2-3+deb13u3", True), ("valkey", "8.1.1", False),
+     ("valkey", "", True)],
+)
+def test_users_unchanged_without_an_option(engine: str, dpkg: str, enabled: bool) -> None:
+    assert engine_acl_users(USERS, engine_facts(engine), dpkg, "replication", enabled) == USERS
