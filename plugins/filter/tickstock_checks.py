@@ -11,9 +11,17 @@ A check is ``[variable_name, value, rule, *arguments]``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    # Ansible loads each filter file on its own; let this one see its siblings.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from engine_facts import engine_rule
 
 # Redis passwords: printable, no control characters (they could not survive
 # redis.conf, a systemd EnvironmentFile or redis-cli's environment intact).
@@ -280,6 +288,7 @@ RULES: dict[str, Rule] = {
     "plain_names": plain_names,
     "abs_path": abs_path,
     "duration": duration,
+    "engine": engine_rule,
 }
 
 

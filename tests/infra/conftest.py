@@ -6,22 +6,35 @@ Redis server of the same inventory, keyed by inventory name.
 """
 
 import os
+import sys
 import time
 import tomllib
 from pathlib import Path
 
 import pytest
 import testinfra
+import yaml
 from testinfra.utils.ansible_runner import AnsibleRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "plugins" / "filter"))
+from engine_facts import engine_facts  # noqa: E402  (the kit's table of what differs between Redis and Valkey)
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 # The contract, from its one file (as the kit's vars plugin reads it).
-with open(Path(__file__).resolve().parents[2] / "consumer/src/tickstockpl/contract.toml", "rb") as _f:
+with open(ROOT / "consumer/src/tickstockpl/contract.toml", "rb") as _f:
     CONTRACT = tomllib.load(_f)
 REDIS_PORT = CONTRACT["redis_port"]
-TLS_DIR = "/etc/redis/tls"
 SENTINEL_PORT = CONTRACT["sentinel_port"]
+# The engine when the inventory does not choose one: the role's default, read from its one place.
+_ENGINE_DEFAULTS = yaml.safe_load((ROOT / "roles/tickstock_engine/defaults/main.yml").read_text())
+DEFAULT_ENGINE = _ENGINE_DEFAULTS["tickstock_engine_name"]
+
+
+def host_engine(host):
+    """The engine facts (packages, units, paths, user, CLI) of a host, as the roles see them."""
+    return engine_facts(plain(host.ansible.get_variables()).get("tickstock_engine_name", DEFAULT_ENGINE))
 
 
 def plain(value):
@@ -44,6 +57,7 @@ class Node:
         self.vars = plain(host.ansible.get_variables())
         self.secrets = self.vars["tickstock_secrets"]
         self.master_name = self.vars.get("tickstock_master_name", CONTRACT["master_name"])
+        self.engine = engine_facts(self.vars.get("tickstock_engine_name", DEFAULT_ENGINE))
 
     @property
     def address(self):
@@ -57,12 +71,13 @@ class Node:
         return secret[0] if isinstance(secret, list) else secret
 
     def redis(self, *args, user="admin", password=True, port=REDIS_PORT):
-        """Run redis-cli as an ACL user (admin unless told); the password goes in the environment."""
+        """Run the engine's CLI as an ACL user (admin unless told); the password goes in the environment."""
         kind = "redis" if port == REDIS_PORT else "sentinel"
         login = f"REDISCLI_AUTH='{self.password(kind, user)}' " if password else ""
         who = f"--user {user} " if password else ""
         quoted = " ".join(f"'{a}'" for a in args)
-        cmd = self.host.run(f"{login}redis-cli --no-auth-warning -h 127.0.0.1 -p {port} {self.tls}{who}--raw {quoted}")
+        cli = self.engine["cli"]
+        cmd = self.host.run(f"{login}{cli} --no-auth-warning -h 127.0.0.1 -p {port} {self.tls}{who}--raw {quoted}")
         assert cmd.rc == 0, cmd.stderr
         return cmd.stdout.strip()
 
@@ -71,7 +86,8 @@ class Node:
         """redis-cli's TLS options when the tier runs TLS only (the host's own certificate)."""
         if not self.vars.get("tickstock_tls", CONTRACT["tls"]):
             return ""
-        return f"--tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/host.crt --key {TLS_DIR}/host.key "
+        tls_dir = self.engine["tls_dir"]
+        return f"--tls --cacert {tls_dir}/ca.crt --cert {tls_dir}/host.crt --key {tls_dir}/host.key "
 
     def sentinel(self, *args, user="admin", password=True):
         return self.redis(*args, user=user, password=password, port=SENTINEL_PORT)

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, pairs, wait_for
+from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, host_engine, pairs, wait_for
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 # Per-host tests run on the Redis hosts only, not on consumer hosts.
@@ -18,45 +18,60 @@ testinfra_hosts = (
     else []
 )
 
-SERVICES = ["redis-server", "redis-sentinel"]
+# The units and files by their engine fact (plugins/filter/engine_facts.py): redis-server or valkey-server, ...
+SERVICES = ["server_unit", "sentinel_unit"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_active_and_enabled(host, service):
-    unit = host.service(service)
+    unit = host.service(host_engine(host)[service])
     assert unit.is_running
     assert unit.is_enabled
 
 
+# (path, owner, group, mode): "{conf_dir}" and "user"/"group" are the engine's.
 @pytest.mark.parametrize(
     "path,owner,group,mode",
     [
-        ("/etc/redis/tickstock.conf", "root", "redis", 0o640),
-        ("/etc/redis/tickstock-runtime.conf", "root", "redis", 0o640),
-        ("/etc/redis/redis.conf", "redis", "redis", 0o640),
-        ("/etc/redis/sentinel.conf", "redis", "redis", 0o640),
+        ("{conf_dir}/tickstock.conf", "root", "group", 0o640),
+        ("{conf_dir}/tickstock-runtime.conf", "root", "group", 0o640),
+        ("{server_conf}", "user", "group", 0o640),
+        ("{sentinel_conf}", "user", "group", 0o640),
         ("/etc/ansible/facts.d/redis_sentinel.fact", "root", "root", 0o600),
     ],
 )
 def test_config_file_owner_and_mode(host, path, owner, group, mode):
+    engine = host_engine(host)
+    path = path.format(**engine)
     f = host.file(path)
     assert f.is_file
-    assert (f.user, f.group, f.mode) == (owner, group, mode)
+    assert (f.user, f.group, f.mode) == (engine.get(owner, owner), engine.get(group, group), mode)
     assert f.mode & 0o007 == 0, f"{path} is readable by others"
 
 
 def test_redis_conf_includes_ansible_files_first(host):
+    engine = host_engine(host)
     lines = [
-        line for line in host.file("/etc/redis/redis.conf").content_string.splitlines()
+        line for line in host.file(engine["server_conf"]).content_string.splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert lines[:2] == ["include /etc/redis/tickstock.conf", "include /etc/redis/tickstock-runtime.conf"]
+    conf_dir = engine["conf_dir"]
+    assert lines[:2] == [f"include {conf_dir}/tickstock.conf", f"include {conf_dir}/tickstock-runtime.conf"]
 
 
 def test_redis_stop_is_bounded(host):
     # Debian's unit waits forever (TimeoutStopSec=0, shown as "infinity").
-    timeout = host.check_output("systemctl show -p TimeoutStopUSec --value redis-server")
+    timeout = host.check_output(f"systemctl show -p TimeoutStopUSec --value {host_engine(host)['server_unit']}")
     assert timeout not in ("infinity", "0", ""), timeout
+
+
+def test_the_engine_runs(cluster):
+    # The engine's own binary serves, and INFO names its version (valkey_version for Valkey).
+    for name, node in cluster.items():
+        assert node.engine["version_field"] in node.info("server"), name
+        pid = node.host.check_output(f"systemctl show -p MainPID --value {node.engine['server_unit']}")
+        cmdline = node.host.check_output(f"tr '\\0' ' ' < /proc/{pid}/cmdline")
+        assert cmdline.startswith(node.engine["server_bin"] + " "), (name, cmdline)
 
 
 def test_kernel_not_tuned_from_a_container(host):
@@ -114,7 +129,7 @@ def test_unauthenticated_clients_are_refused(cluster):
             assert "NOAUTH" in out, (name, port, out)
         # From another host, over the private network.
         peer = next(n for n in cluster.values() if n is not node)
-        remote = peer.host.run(f"redis-cli -h {node.address} -p {REDIS_PORT} {peer.tls}PING")
+        remote = peer.host.run(f"{peer.engine['cli']} -h {node.address} -p {REDIS_PORT} {peer.tls}PING")
         assert "NOAUTH" in remote.stdout, (name, remote.stdout, remote.stderr)
 
 

@@ -1,7 +1,7 @@
 """With tickstock_tls on: TLS only, and only for clients that the kit's CA vouches for."""
 
 import pytest
-from conftest import CONTRACT, REDIS_PORT, SENTINEL_PORT, TLS_DIR
+from conftest import CONTRACT, REDIS_PORT, SENTINEL_PORT
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def test_tls_settings_are_live(tls_cluster):
 def test_plain_text_is_refused(tls_cluster):
     for name, node in tls_cluster.items():
         for port in (REDIS_PORT, SENTINEL_PORT):
-            out = node.host.run(f"timeout 5 redis-cli -h 127.0.0.1 -p {port} PING")
+            out = node.host.run(f"timeout 5 {node.engine['cli']} -h 127.0.0.1 -p {port} PING")
             assert "PONG" not in out.stdout and "NOAUTH" not in out.stdout, (name, port, out.stdout)
 
 
@@ -36,13 +36,14 @@ def test_a_client_with_another_ca_is_refused(tls_cluster):
         "-subj /CN=rogue -keyout k.pem -out c.pem 2>/dev/null; echo $d"
     )
     rogue = node.host.check_output(make)
+    cli, tls_dir = node.engine["cli"], node.engine["tls_dir"]
     for port in (REDIS_PORT, SENTINEL_PORT):
         # Trusts the rogue CA: the server's certificate does not verify.
-        out = node.host.run(f"timeout 5 redis-cli --tls --cacert {rogue}/c.pem -h 127.0.0.1 -p {port} PING")
+        out = node.host.run(f"timeout 5 {cli} --tls --cacert {rogue}/c.pem -h 127.0.0.1 -p {port} PING")
         assert "PONG" not in out.stdout and "NOAUTH" not in out.stdout, (port, out.stdout, out.stderr)
         # Trusts the right CA but shows a certificate the server does not accept.
         out = node.host.run(
-            f"timeout 5 redis-cli --tls --cacert {TLS_DIR}/ca.crt --cert {rogue}/c.pem --key {rogue}/k.pem "
+            f"timeout 5 {cli} --tls --cacert {tls_dir}/ca.crt --cert {rogue}/c.pem --key {rogue}/k.pem "
             f"-h 127.0.0.1 -p {port} PING"
         )
         assert "PONG" not in out.stdout and "NOAUTH" not in out.stdout, (port, out.stdout, out.stderr)

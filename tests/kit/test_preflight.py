@@ -89,6 +89,7 @@ CASES = [
      {"tickstock_consumer_stop_timeout_sec": 10, "tickstock_consumer_extra_env": {"TICKSTOCKPL_PROCESS_TIMEOUT": 30}}),
     ("redis_server_restart_delay_s", {"redis_server_restart_delay_s": 1}),
     ("redis_server_appendonly", {"redis_server_appendonly": "maybe"}),
+    ("tickstock_engine_name", {"tickstock_engine_name": "keydb"}),
 ]
 
 
