@@ -164,7 +164,7 @@ def test_audit_detects_loss_and_duplicate_patterns(
 @pytest.mark.parametrize(
     "args",
     [["consume"], ["publish", "--count", "1"], ["health"], ["audit", "--summary-json", "/nonexistent"],
-     ["watch-patterns", "--out", "/nonexistent/p.jsonl"], ["sample-metrics", "--url", "http://x/", "--out", "/x"]],
+     ["watch-patterns", "--out", "/nonexistent/p.jsonl"]],
 )
 def test_bad_setting_exits_2_on_every_command(args: list[str]) -> None:
     proc = run_cli(args, {"REDIS_PORT": "not-a-port"}, timeout=30)

@@ -14,24 +14,33 @@ _spec.loader.exec_module(timeline)
 
 
 def test_consumed_counts_rises_and_survives_a_restart() -> None:
+    def row(t: float, ident: int, value: float | None) -> dict[str, object]:
+        if value is None:
+            return {"t": t, "id": ident, "error": "URLError: refused"}
+        return {"t": t, "id": ident, "lines": [f"tickstockpl_ticks_processed_total {value}",
+                                               "tickstockpl_ticks_processed_created 1.7e9"]}
+
     samples = [
-        {"t": 100.1, "processed": {"a": 0, "b": 0}},
-        {"t": 101.1, "processed": {"a": 900, "b": 100}},
-        {"t": 102.1, "processed": {"a": 1900, "b": None}},  # b did not answer
-        {"t": 103.1, "processed": {"a": 50, "b": 400}},  # a restarted: 50 since
+        row(100.1, 1, 0), row(100.1, 2, 0),
+        row(101.1, 1, 900), row(101.1, 2, 100),
+        row(102.1, 1, 1900), row(102.1, 2, None),  # 2 did not answer
+        row(103.1, 1, 50), row(103.1, 2, 400),  # 1 restarted: 50 since
     ]
     assert timeline.consumed_series(samples) == {100: 0, 101: 1000, 102: 1000, 103: 350}
-    # A second host's file adds to the same seconds; its URLs are its own.
-    other = [{"t": 101.5, "processed": {"a": 10}}, {"t": 102.5, "processed": {"a": 30}}]
+    # A second host's file adds to the same seconds; its ids are its own.
+    other = [row(101.5, 1, 10), row(102.5, 1, 30)]
     assert timeline.consumed_series(other, timeline.consumed_series(samples)) == {
         100: 0, 101: 1000, 102: 1020, 103: 350}
 
 
 def test_renders_a_png_with_marks(tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
-    summary.write_text(json.dumps({"confirmed_per_s": {str(1000 + s): (0 if 5 <= s < 8 else 1000) for s in range(15)}}))
+    per_s = {str(1000 + s): (0 if 5 <= s < 8 else 1000) for s in range(15)}
+    summary.write_text(json.dumps({"publisher_summary": {"confirmed_per_s": per_s}}))
     samples = tmp_path / "samples.jsonl"
-    samples.write_text("".join(json.dumps({"t": 1000 + s, "processed": {"u": 1000 * s}}) + "\n" for s in range(15)))
+    samples.write_text("".join(
+        json.dumps({"t": 1000 + s, "id": 1, "lines": [f"tickstockpl_ticks_processed_total {1000 * s}"]}) + "\n"
+        for s in range(15)))
     out = tmp_path / "run.png"
     assert timeline.main(["--summary", str(summary), "--samples", str(samples), "--out", str(out),
                           "--mark", "fault=1005", "--mark", "new master=1007.5", "--title", "kill"]) == 0

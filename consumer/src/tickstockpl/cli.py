@@ -1,4 +1,4 @@
-"""`tickstockpl` command line: consume, publish, health, audit, watch-patterns, sample-metrics.
+"""`tickstockpl` command line: consume, publish, health, audit, watch-patterns.
 
 Exit codes: 0 ok (including a SIGTERM drain), 1 unhealthy / audit failed,
 2 configuration error (the message names the variable).
@@ -58,10 +58,6 @@ def _parser() -> argparse.ArgumentParser:
 
     wat = sub.add_parser("watch-patterns", help="write pattern events as JSON lines until SIGTERM")
     wat.add_argument("--out", required=True)
-
-    sam = sub.add_parser("sample-metrics", help="write consumers' processed-tick counters each second until SIGTERM")
-    sam.add_argument("--url", action="append", required=True, help="a consumer's /metrics URL (repeat)")
-    sam.add_argument("--out", required=True)
     return p
 
 
@@ -132,11 +128,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from tickstockpl.watch import watch_patterns
 
         return watch_patterns(Connector(settings), shutdown, args.out)
-
-    if args.command == "sample-metrics":
-        from tickstockpl.sampler import sample_metrics
-
-        return sample_metrics(args.url, args.out, shutdown)
     raise AssertionError(args.command)
 
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The drill report's picture: confirmed writes and consumed ticks per second, with the events marked.
 
-    timeline.py --summary summary.json --samples host1.jsonl [--samples host2.jsonl ...] --out run.png \
+    timeline.py --summary report.json --samples host1.jsonl [--samples host2.jsonl ...] --out run.png \
         [--mark "fault=<epoch s>" --mark "new master=<epoch s>" ...] [--title TEXT]
 
-summary.json is the publisher's (confirmed_per_s); each samples file is what
-`tickstockpl sample-metrics` wrote on one consumer host. Runs on the control
-node, in the kit's venv.
+--summary is the drill report (its publisher_summary) or the publisher's own
+summary (confirmed_per_s); each samples file is what files/pubsub-sample.py
+wrote on one consumer host (every instance's /metrics lines). Runs on the
+control node, in the kit's venv.
 """
 
 from __future__ import annotations
@@ -16,9 +17,26 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+PROCESSED = "tickstockpl_ticks_processed_total"
+
 
 def confirmed_series(summary: Mapping[str, Any]) -> dict[int, int]:
+    summary = summary.get("publisher_summary", summary)
     return {int(second): int(n) for second, n in (summary.get("confirmed_per_s") or {}).items()}
+
+
+def processed(lines: Iterable[str]) -> float | None:
+    """The ticks-processed counter in a scrape's sample lines (summed over labels)."""
+    total, seen = 0.0, False
+    for line in lines:
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name == PROCESSED:
+            try:
+                total += float(line.rsplit(maxsplit=1)[1])
+                seen = True
+            except (IndexError, ValueError):
+                continue
+    return total if seen else None
 
 
 def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] | None = None) -> dict[int, float]:
@@ -26,18 +44,18 @@ def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] 
 
     A counter that falls restarted from zero, so its new value is what it
     consumed since; a consumer that did not answer adds nothing until it does.
-    One call per host's file: URLs name instances only within a host.
+    One call per host's file: instance ids are unique only within a host.
     """
     out = {} if out is None else out
-    last: dict[str, float] = {}
+    last: dict[Any, float] = {}
     for sample in samples:
-        second = int(float(sample["t"]))
-        for url, value in (sample.get("processed") or {}).items():
-            if value is None:
-                continue
-            rise = value - last[url] if url in last and value >= last[url] else (value if url in last else 0.0)
-            last[url] = value
-            out[second] = out.get(second, 0.0) + rise
+        value = None if sample.get("error") else processed(sample.get("lines") or [])
+        if value is None:
+            continue
+        ident, second = sample.get("id"), int(float(sample["t"]))
+        rise = value - last[ident] if ident in last and value >= last[ident] else (value if ident in last else 0.0)
+        last[ident] = value
+        out[second] = out.get(second, 0.0) + rise
     return out
 
 
@@ -64,6 +82,7 @@ def render(confirmed: Mapping[int, int], consumed: Mapping[int, float], marks: S
                     ha="right", fontsize=8, color=color)
     ax.set_xlabel(f"seconds since {start} (epoch)")
     ax.set_ylabel("ticks per second")
+    ax.set_ylim(bottom=0)
     ax.set_title(title, fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
