@@ -134,3 +134,19 @@ def test_each_message_is_processed_at_once_not_after_waiting_for_more(
     t.join(5)
     print("per-message latency s", [round(x, 4) for x in latencies])
     assert max(latencies) < 0.2, latencies  # waiting for more would cost the block time, 1 s
+
+
+def test_a_new_master_moves_the_subscription_at_once(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """When the connector names another master, the subscription is made again, not left on the old server."""
+    r = redis_server.client()
+    consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub")
+    r.publish(ALL_TICKS_CHANNEL, tick(1))
+    wait_until(lambda: consumer.processed == 1, 5, "first tick")
+    before = {c["id"] for c in r.client_list(_type="pubsub")}
+    consumer.conn.generation += 1  # what Connector.check_master does when Sentinel names another master
+    wait_until(lambda: {c["id"] for c in r.client_list(_type="pubsub")} - before, 5, "a new subscription")
+    assert not before & {c["id"] for c in r.client_list(_type="pubsub")}, "the old subscription is still open"
+    wait_until(lambda: r.publish(ALL_TICKS_CHANNEL, tick(2)) == 1 and consumer.processed == 2, 5, "tick after")
+    shutdown.request()
+    t.join(5)
+    assert source(consumer).lost_subscriptions == 1  # counted as a gap: ticks may have passed meanwhile

@@ -86,12 +86,17 @@ class PubSubSource:
     def stats(self) -> dict[str, Any]:
         return {"missing": self.gaps.missing, "lost_subscriptions": self.lost_subscriptions}
 
-    def reopen(self) -> None:
+    def reopen(self, new_master: bool) -> None:
         if not self._subscribed:  # afterwards redis-py resubscribes by itself
             self._pubsub.subscribe(*self.channels)
             self._subscribed = True
             # Called on every later connect, after redis-py's own resubscribe.
             self._pubsub.connection.register_connect_callback(self._resubscribed)
+        elif new_master:
+            # A subscription to the old master can stay open and deaf until that
+            # server drops it (a partition kept ours 21-33 s). Drop it: redis-py
+            # resubscribes, on the master Sentinel names now.
+            self._pubsub.connection.disconnect()
 
     def _resubscribed(self, _connection: object) -> None:
         self.lost_subscriptions += 1

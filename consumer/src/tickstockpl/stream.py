@@ -131,7 +131,7 @@ class StreamSource:
     def stats(self) -> dict[str, Any]:
         return {}
 
-    def reopen(self) -> None:
+    def reopen(self, new_master: bool) -> None:
         s = self.settings
         self._group_ready = False
         # Whatever we knew came from another master, or from before a restart.

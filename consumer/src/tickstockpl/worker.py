@@ -61,8 +61,11 @@ class Source(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
-    def reopen(self) -> None:
-        """At start and after a failover: set up again before the next fetch."""
+    def reopen(self, new_master: bool) -> None:
+        """At start and after a failover: set up again before the next fetch.
+
+        new_master: the connector names another master than when the source last opened.
+        """
 
     def lost_state(self, exc: ResponseError) -> bool:
         """True if this error means the server lost what reopen() sets up."""
@@ -116,6 +119,7 @@ class Worker:
         self.processed = 0
         self._generation = -1  # connector generation the source was opened for; -1: reopen
         self._reconnects = 0  # connector reconnects when the source was opened
+        self._master_generation: int | None = None  # the master the source last opened on
 
     def run(self) -> int:
         kind = self.source.kind
@@ -164,9 +168,10 @@ class Worker:
             # than ours; a read may have been delivered, then lost with the old
             # connection: re-drain it now rather than claim it after the process
             # timeout): set up again.
-            self._generation = self.conn.generation
+            new_master = self._master_generation not in (None, self.conn.generation)
+            self._generation = self._master_generation = self.conn.generation
             self._reconnects = self.conn.reconnects
-            self.source.reopen()
+            self.source.reopen(new_master)
             self.state.master = format_address(self.conn.master_address())
         fetched = self.source.fetch()
         if fetched is not None:
