@@ -1,9 +1,10 @@
 """Whether a drill passed, from the publishers' summaries and their audits.
 
     tickstock_drill_verdict(audit, summary, max_gap_s, errors=[], audit_rc=None,
-                            min_patterns=1, spec=None, pubsub=None)
+                            min_patterns=1, spec=None, pubsub=None, depths=None, depth_limit=0)
         -> {lost, duplicated, duplicated_tick_patterns, patterns_seen, loss_checked, gap_s,
-            in_stream, consumed, unconfirmed, spec, pubsub, errors, passed}
+            in_stream, consumed, unconfirmed, spec, pubsub, queue_depths, errors, passed}
+    registered /metrics reads | tickstock_queue_depths(host) -> [{host, id, depth}]
 
 `audit` is what `tickstockpl audit` printed (JSON) for the sequence-numbered
 publisher, `summary` that publisher's summary.json, `audit_rc` the audit's exit
@@ -13,6 +14,8 @@ figures come back under `spec`. `pubsub` is the list tickstock_pubsub_gaps
 made for the pub/sub consumer instances (plugins/filter/pubsub_gaps.py);
 each comes back with `over_client_limit` (its gap over max_gap_s: reported,
 not asserted).
+`depths` are the stream instances' tickstockpl_queue_depth after the drain
+(tickstock_queue_depths): each must be back to at most `depth_limit`.
 `errors` is what the drill noted on the way (topology, drain, isolated writes).
 
 A load fails on any lost confirmed tick (checked only when the audit says
@@ -28,8 +31,19 @@ zero.
 
 from __future__ import annotations
 
+import math
+import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    # Ansible loads each filter file on its own; let this one see its siblings.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from status_tables import parse_metrics
+
+DEPTH = "tickstockpl_queue_depth"
 
 MISSING_GAP_S = 999.0
 
@@ -112,6 +126,27 @@ def pubsub_errors(pubsub: Sequence[Mapping[str, Any]]) -> list[str]:
     return found
 
 
+def queue_depths(results: Any, host: str) -> list[dict[str, Any]]:
+    """{host, id, depth} of each stream instance from the registered /metrics reads (depth None: unread or NaN)."""
+    out = []
+    for r in (results or {}).get("results", []) if isinstance(results, Mapping) else []:
+        if not isinstance(r, Mapping) or r.get("skipped"):
+            continue
+        value = parse_metrics(r.get("content", "")).get(DEPTH) if r.get("status") == 200 else None
+        depth = None if value is None or math.isnan(value) else value
+        out.append({"host": host, "id": (r.get("item") or {}).get("id"), "depth": depth})
+    return out
+
+
+def queue_depth_errors(depths: Sequence[Mapping[str, Any]], limit: Any) -> list[str]:
+    """A stream instance whose queue depth is not back to about 0 after the drain fails the drill."""
+    return [
+        f"queue depth of tickstockpl@{d.get('id')} on {d.get('host')} is "
+        f"{'unknown' if d.get('depth') is None else int(d['depth'])} after the drain (limit {limit})"
+        for d in depths if d.get("depth") is None or float(d["depth"]) > float(limit)
+    ]
+
+
 def verdict(
     audit: Mapping[str, Any] | None,
     summary: Mapping[str, Any] | None,
@@ -121,6 +156,8 @@ def verdict(
     min_patterns: Any = 1,
     spec: Mapping[str, Any] | None = None,
     pubsub: Sequence[Mapping[str, Any]] | None = None,
+    depths: Sequence[Mapping[str, Any]] | None = None,
+    depth_limit: Any = 0,
 ) -> dict[str, Any]:
     limit = float(max_gap_s)
     least = int(min_patterns)
@@ -138,6 +175,8 @@ def verdict(
         for inst in pubsub or []
     ]
     found += pubsub_errors(out["pubsub"])
+    out["queue_depths"] = list(depths or [])
+    found += queue_depth_errors(out["queue_depths"], depth_limit)
     out["errors"] = found
     out["passed"] = not found
     return out
@@ -145,4 +184,4 @@ def verdict(
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"tickstock_drill_verdict": verdict}
+        return {"tickstock_drill_verdict": verdict, "tickstock_queue_depths": queue_depths}

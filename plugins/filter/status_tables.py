@@ -18,6 +18,7 @@ Metric names are read whether or not they end in `_total`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -171,7 +172,7 @@ def replication_table(infos: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-CONSUMER_FMT = "%-19s %-8s %-6s %3s %-6s %-5s %-8s %-4s %-5s %s"
+CONSUMER_FMT = "%-19s %-8s %-6s %3s %-6s %-5s %-8s %-4s %-5s %-6s %s"
 
 
 def _results(registered: Any) -> list[Any]:
@@ -188,8 +189,16 @@ def _count(metrics: Mapping[str, float], name: str) -> int | str:
     return 0 if value is None else int(value)
 
 
+def _gauge(metrics: Mapping[str, float], name: str) -> int | str:
+    """A gauge as a whole number: "-" when the instance does not export it (pub/sub), "?" when unknown (NaN)."""
+    value = metrics.get(name)
+    if value is None:
+        return "-"
+    return "?" if math.isnan(value) else int(value)
+
+
 def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One dict per instance: id, mode, state, pid, restarts, ready, ticks, bad, patterns, reconnects.
+    """One dict per instance: id, mode, state, pid, restarts, ready, ticks, bad, patterns, reconnects, queue_depth.
 
     An instance is an entry of the role's local fact ({id, mode, port}) or just its number.
     """
@@ -216,13 +225,15 @@ def consumer_rows(consumer: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "bad": _count(values, "tickstockpl_bad_ticks_total"),
                 "patterns": _count(values, "tickstockpl_pattern_events_total"),
                 "reconnects": _count(values, "tickstockpl_reconnects_total"),
+                "queue_depth": _gauge(values, "tickstockpl_queue_depth"),
             }
         )
     return rows
 
 
 def consumer_table(consumers: Mapping[str, Any]) -> list[str]:
-    lines = [_row(CONSUMER_FMT, "CONSUMER", "STATE", "PID", "RST", "MODE", "READY", "TICKS", "BAD", "PATS", "RECONN")]
+    lines = [_row(CONSUMER_FMT, "CONSUMER", "STATE", "PID", "RST", "MODE", "READY", "TICKS", "BAD", "PATS", "RECONN",
+                  "QDEPTH")]
     for host, consumer in consumers.items():
         if not isinstance(consumer, Mapping):
             lines.append(_row("%-19s UNREACHABLE", host))
@@ -243,6 +254,7 @@ def consumer_table(consumers: Mapping[str, Any]) -> list[str]:
                     r["bad"],
                     r["patterns"],
                     r["reconnects"],
+                    r["queue_depth"],
                 )
             )
         ok, out = _answer(consumer.get("publisher"))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drill_verdict import count, verdict
+from drill_verdict import count, queue_depth_errors, queue_depths, verdict
 
 AUDIT = {
     "loss_checked": True, "lost": 0, "duplicated_patterns": 0, "duplicated_tick_patterns": 0,
@@ -128,3 +128,26 @@ def test_a_pubsub_gap_over_the_client_limit_is_reported_not_failed() -> None:
     v = verdict(AUDIT, SUMMARY, 7.0, [], 0, 1, None, [slow, {**slow, "id": 102, "gap_s": 7.0}])
     assert v["passed"] is True
     assert [p["over_client_limit"] for p in v["pubsub"]] == [True, False]
+
+
+def test_queue_depths_after_the_drain() -> None:
+    def read(ident: int, body: str, status: int = 200) -> dict[str, object]:
+        return {"item": {"id": ident, "mode": "stream"}, "status": status, "content": body}
+
+    results = {"results": [
+        read(1, "tickstockpl_queue_depth 0.0\n"),
+        read(2, "tickstockpl_queue_depth 4200.0\n"),
+        read(3, "tickstockpl_queue_depth NaN\n"),
+        read(4, "", status=-1),
+        {"skipped": True, "item": {"id": 101}},
+    ]}
+    depths = queue_depths(results, "c1")
+    assert depths == [{"host": "c1", "id": 1, "depth": 0.0}, {"host": "c1", "id": 2, "depth": 4200.0},
+                      {"host": "c1", "id": 3, "depth": None}, {"host": "c1", "id": 4, "depth": None}]
+    errors = queue_depth_errors(depths, 100)
+    assert errors == [
+        "queue depth of tickstockpl@2 on c1 is 4200 after the drain (limit 100)",
+        "queue depth of tickstockpl@3 on c1 is unknown after the drain (limit 100)",
+        "queue depth of tickstockpl@4 on c1 is unknown after the drain (limit 100)",
+    ]
+    assert queue_depth_errors(depths[:1], 100) == []

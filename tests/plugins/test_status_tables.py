@@ -26,6 +26,7 @@ tickstockpl_pattern_events_total{pattern_type="Doji"} 4.0
 tickstockpl_pattern_events_total{pattern_type="Hammer"} 5.0
 tickstockpl_batch_processing_seconds_bucket{le="0.001"} 3.0
 tickstockpl_reconnects 2.0
+tickstockpl_queue_depth 7.0
 tickstockpl_connected 1.0 1700000000000
 """
 
@@ -112,6 +113,7 @@ def test_consumer_rows() -> None:
         "bad": 3,
         "patterns": 9,
         "reconnects": 2,
+        "queue_depth": 7,
     }
     assert rows[1]["state"] == "failed" and rows[1]["ready"] is False and rows[1]["ticks"] == "?"
 
@@ -124,8 +126,9 @@ def test_consumer_rows_count_a_counter_without_samples_as_zero() -> None:
 def test_consumer_table() -> None:
     lines = consumer_table({"consumer1": _consumer([METRICS, METRICS], [200, 200]), "consumer2": None})
     assert lines[0].split()[0] == "CONSUMER"
-    assert lines[0].split() == ["CONSUMER", "STATE", "PID", "RST", "MODE", "READY", "TICKS", "BAD", "PATS", "RECONN"]
-    assert lines[1].split() == ["consumer1@1", "active", "101", "0", "stream", "True", "12345", "3", "9", "2"]
+    assert lines[0].split() == ["CONSUMER", "STATE", "PID", "RST", "MODE", "READY", "TICKS", "BAD", "PATS", "RECONN",
+                                "QDEPTH"]
+    assert lines[1].split() == ["consumer1@1", "active", "101", "0", "stream", "True", "12345", "3", "9", "2", "7"]
     assert lines[2].split()[:5] == ["consumer1@2", "failed", "0", "3", "?"]
     assert lines[3].split() == ["consumer1", "publisher", "active"]
     assert lines[4].split() == ["consumer2", "UNREACHABLE"]
