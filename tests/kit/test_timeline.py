@@ -49,3 +49,20 @@ def test_renders_a_png_with_marks(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1000, 400)
     assert len(data) > 10_000  # lines and labels, not an empty canvas
+
+
+def test_confirmed_counts_every_publisher_and_consumed_only_the_group(tmp_path: Path) -> None:
+    report = {
+        "publisher_summary": {"confirmed_per_s": {"100": 1000, "101": 1000}},
+        "spec_format": {"publisher_summary": {"confirmed_per_s": {"100": 200}}},
+        "pubsub_instances": [{"host": "c1", "id": 101}, {"host": "c2", "id": 1}],
+    }
+    assert timeline.confirmed_series(report) == {100: 1200, 101: 1000}
+    rows = [{"t": 100 + s, "id": i, "lines": [f"tickstockpl_ticks_processed_total {v * s}"]}
+            for s in range(3) for i, v in ((1, 1200), (101, 400))]
+    assert timeline.consumed_series(rows, skip=timeline.pubsub_ids(report, "c1")) == {100: 0, 101: 1200, 102: 1200}
+    path = tmp_path / "run.samples-c1.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "run.json").write_text(json.dumps(report))
+    assert timeline.main(["--summary", str(tmp_path / "run.json"), "--samples", str(path),
+                          "--out", str(tmp_path / "run.png")]) == 0

@@ -20,9 +20,19 @@ from typing import Any
 PROCESSED = "tickstockpl_ticks_processed_total"
 
 
-def confirmed_series(summary: Mapping[str, Any]) -> dict[int, int]:
-    summary = summary.get("publisher_summary", summary)
-    return {int(second): int(n) for second, n in (summary.get("confirmed_per_s") or {}).items()}
+def confirmed_series(report: Mapping[str, Any]) -> dict[int, int]:
+    """Confirmed ticks per second of every publisher of the run (a report), or of one summary."""
+    summaries = [report.get("publisher_summary"), (report.get("spec_format") or {}).get("publisher_summary")]
+    out: dict[int, int] = {}
+    for summary in [s for s in summaries if isinstance(s, Mapping)] or [report]:
+        for second, n in (summary.get("confirmed_per_s") or {}).items():
+            out[int(second)] = out.get(int(second), 0) + int(n)
+    return out
+
+
+def pubsub_ids(report: Mapping[str, Any], host: str) -> set[Any]:
+    """The pub/sub instances of a host: they see ticks too, but are not the consumer group."""
+    return {i.get("id") for i in report.get("pubsub_instances") or [] if i.get("host") == host}
 
 
 def processed(lines: Iterable[str]) -> float | None:
@@ -39,7 +49,8 @@ def processed(lines: Iterable[str]) -> float | None:
     return total if seen else None
 
 
-def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] | None = None) -> dict[int, float]:
+def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] | None = None,
+                    skip: set[Any] | frozenset[Any] = frozenset()) -> dict[int, float]:
     """Ticks consumed per second: the rise of each consumer's counter, summed (into `out`).
 
     A counter that falls restarted from zero, so its new value is what it
@@ -49,6 +60,8 @@ def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] 
     out = {} if out is None else out
     last: dict[Any, float] = {}
     for sample in samples:
+        if sample.get("id") in skip:
+            continue
         value = None if sample.get("error") else processed(sample.get("lines") or [])
         if value is None:
             continue
@@ -72,9 +85,11 @@ def render(confirmed: Mapping[int, int], consumed: Mapping[int, float], marks: S
     start = seconds[0]
     xs = list(range(seconds[0], seconds[-1] + 1))
     fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
-    ax.plot([x - start for x in xs], [confirmed.get(x, 0) for x in xs], label="confirmed writes/s", color="#1f77b4",
+    ax.plot([x - start for x in xs], [confirmed.get(x, 0) for x in xs], label="confirmed writes/s (every publisher)",
+            color="#1f77b4",
             drawstyle="steps-post")
-    ax.plot([x - start for x in xs], [consumed.get(x, 0) for x in xs], label="consumed ticks/s", color="#2ca02c",
+    ax.plot([x - start for x in xs], [consumed.get(x, 0) for x in xs], label="consumed ticks/s (the stream group)",
+            color="#2ca02c",
             linestyle="--", drawstyle="steps-post")
     for (label, at), color in zip(marks, ["#d62728", "#9467bd", "#ff7f0e", "#8c564b", "#7f7f7f"], strict=False):
         ax.axvline(at - start, color=color, linewidth=1)
@@ -110,8 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = json.load(f)
     consumed: dict[int, float] = {}
     for path in args.samples:
+        # <report>.samples-<host>.jsonl, as report.yml names them
+        host = path.rsplit(".samples-", 1)[-1].removesuffix(".jsonl")
         with open(path, encoding="utf-8") as f:
-            consumed_series((json.loads(line) for line in f if line.strip()), consumed)
+            consumed_series((json.loads(line) for line in f if line.strip()), consumed, pubsub_ids(summary, host))
     render(confirmed_series(summary), consumed, args.mark, args.out, args.title)
     return 0
 
