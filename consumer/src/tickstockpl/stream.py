@@ -291,7 +291,7 @@ class StreamSource:
             if len(fields) == 1 and data is not None:
                 size = len(data) + 4  # the usual JSON entry, measured cheaply
             else:
-                size = sum(len(k) + len(v) for k, v in fields.items())
+                size = sum(map(len, fields)) + sum(map(len, fields.values()))
             if measured and entry_id in measured:
                 size = measured[entry_id]  # by _DRAIN, which brought only a prefix
             if size > limit:

@@ -88,7 +88,8 @@ def decode(raw: bytes | str | Mapping[bytes, bytes]) -> Tick:
 
 def _decode_fields(fields: Mapping[bytes, bytes]) -> Tick:
     try:
-        text = {k.decode(): v.decode() for k, v in fields.items()}
+        # map/zip run in C: this is the hot loop of the fields form.
+        text = dict(zip(map(bytes.decode, fields), map(bytes.decode, fields.values()), strict=True))
     except UnicodeError:
         raise TickError("invalid_tick", "a field name or value is not UTF-8") from None
     try:
