@@ -2,7 +2,7 @@
 
     tickstock_group_drained(xinfo, group) -> bool
 
-`xinfo` is two lines of `redis-cli --json`: `XINFO STREAM <stream>`, then
+`xinfo` is the two replies of tickstock_redis: `XINFO STREAM <stream>`, then
 `XINFO GROUPS <stream>`. Read in that order, a group whose last-delivered-id
 has reached the stream's last-generated-id of a moment earlier, with nothing
 pending, has worked through the backlog. The group's `lag` is not used:
@@ -11,7 +11,6 @@ Redis's lag counter can stay wrong after a failover.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -34,16 +33,14 @@ def stream_id(value: str) -> tuple[int, int]:
 
 
 def group_drained(xinfo: Any, group: str) -> bool:
-    lines = xinfo.splitlines() if isinstance(xinfo, str) else list(xinfo or [])
-    if len(lines) < 2:
+    replies = list(xinfo or []) if isinstance(xinfo, Sequence) and not isinstance(xinfo, str) else []
+    if len(replies) < 2 or not isinstance(replies[1], Sequence) or isinstance(replies[1], str):
         return False
     try:
-        stream = parse_pairs(json.loads(lines[0]))
-        groups = json.loads(lines[1])
+        stream = parse_pairs(replies[0])
     except (TypeError, ValueError):
         return False
-    if not isinstance(groups, Sequence):
-        return False
+    groups = replies[1]
     for entry in groups:
         try:
             g = parse_pairs(entry)

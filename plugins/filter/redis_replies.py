@@ -13,8 +13,17 @@ Every value comes back as a string, as Redis prints it, so `--raw` and
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
+if _UTILS not in sys.path:
+    # INFO is parsed once, by the module's client (plugins/module_utils/tickstock_resp.py).
+    sys.path.append(_UTILS)
+
+from tickstock_resp import parse_info as _parse_info_text  # noqa: E402
 
 
 def _items(reply: Any) -> list[Any]:
@@ -43,14 +52,7 @@ def parse_info(text: Any) -> dict[str, str]:
     """INFO output: `key:value` lines; `# Section` headers and blank lines are skipped."""
     if isinstance(text, Mapping):
         return {str(k): redis_str(v) for k, v in text.items()}
-    info: dict[str, str] = {}
-    for line in _items(text):
-        line = str(line).strip()
-        if not line or line.startswith("#") or ":" not in line:
-            continue
-        key, value = line.split(":", 1)
-        info[key] = value.strip()
-    return info
+    return _parse_info_text("\n".join(str(line) for line in _items(text)))
 
 
 def parse_pairs(reply: Any) -> dict[str, str]:

@@ -7,8 +7,8 @@
     tickstock_replica_ok(info, master_host, addr_map, min_offset=0) -> bool
     tickstock_master_ok(info, replicas)                 -> bool
 
-`sentinel_replies` holds, per Sentinel host, the registered result of
-`redis-cli --raw SENTINEL MASTER <name>` (None or a failed result when the
+`sentinel_replies` holds, per Sentinel host, the registered tickstock_redis
+result of `SENTINEL MASTER <name>` (None, or an error in it, when the
 Sentinel did not answer). `info` is INFO replication output or its dict.
 """
 
@@ -44,12 +44,12 @@ def addr_map(addresses: Mapping[str, Any], hosts: Iterable[str] | None = None) -
 
 def _sentinel_master(result: Any) -> dict[str, str]:
     """SENTINEL MASTER as a dict, or {} when that Sentinel did not answer."""
-    if not isinstance(result, Mapping) or result.get("rc", 0) != 0 or result.get("skipped"):
+    if not isinstance(result, Mapping) or result.get("failed") or result.get("skipped"):
         return {}
-    try:
-        return parse_pairs(result.get("stdout", ""))
-    except ValueError:
+    replies, errors = result.get("replies") or [None], result.get("errors") or [None]
+    if errors[0] or not isinstance(replies[0], list):
         return {}
+    return parse_pairs(replies[0])
 
 
 def topology(

@@ -99,6 +99,32 @@ class Connection:
         raise ConnectionError(f"unexpected reply {line[:40]!r}")
 
 
+def parse_info(text: str) -> dict[str, str]:
+    """INFO output: `key:value` lines; `# Section` headers and blank lines are skipped."""
+    info: dict[str, str] = {}
+    for line in str(text).splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and ":" in line:
+            key, value = line.split(":", 1)
+            info[key] = value.strip()
+    return info
+
+
+def first(reply: Reply) -> Reply:
+    """The first element of a list reply, or the reply itself."""
+    return reply[0] if isinstance(reply, list) and reply else reply
+
+
+def condition_met(reply: Reply, error: str | None, changed_from: Any = None,
+                  error_contains: str | None = None) -> bool:
+    """What the module's wait_s waits for, on the first command's outcome."""
+    if error_contains is not None:
+        return error is not None and error_contains in error
+    if changed_from is not None:
+        return error is None and first(reply) not in (None, "", str(changed_from))
+    return True
+
+
 def encode(args: tuple[Any, ...] | list[Any]) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:

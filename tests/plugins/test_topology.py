@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_RAW, result
+from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_LINES, module_result
 from topology import addr_map, master_ok, replica_ok, topology
 
 ADDRS = {
@@ -33,8 +33,13 @@ def test_addr_map_tolerates_hosts_without_addresses() -> None:
     assert addr_map({"a": None}, ["a", "b"]) == {"a": "a", "b": "b"}
 
 
+def _lines(swap: dict[str, str]) -> list[str]:
+    """SENTINEL MASTER's reply with some values swapped."""
+    return [swap.get(v, v) for v in SENTINEL_MASTER_LINES]
+
+
 def _agreeing() -> dict[str, object]:
-    return {h: result(SENTINEL_MASTER_RAW) for h in SERVERS}
+    return {h: module_result(list(SENTINEL_MASTER_LINES)) for h in SERVERS}
 
 
 def test_topology_when_every_sentinel_agrees() -> None:
@@ -49,7 +54,7 @@ def test_topology_when_every_sentinel_agrees() -> None:
 
 def test_topology_with_a_silent_sentinel() -> None:
     replies = _agreeing()
-    replies["redis2"] = result("", rc=1, stderr="Could not connect to Redis")
+    replies["redis2"] = module_result(None, errors=["connect: [Errno 111] Connection refused"])
     replies["redis3"] = None
     t = topology(replies, MAP, SERVERS)
     assert t["agreed"] is False
@@ -61,7 +66,7 @@ def test_topology_with_a_silent_sentinel() -> None:
 def test_topology_skipped_or_erroring_sentinel_has_no_view() -> None:
     replies = _agreeing()
     replies["redis2"] = {"skipped": True, "changed": False}
-    replies["redis3"] = result("ERR No such master with that name")
+    replies["redis3"] = module_result(None, errors=["ERR No such master with that name"])
     t = topology(replies, MAP, SERVERS)
     assert t["agreed"] is False
     assert t["views"]["redis2"] == "" and t["views"]["redis3"] == ""
@@ -69,7 +74,7 @@ def test_topology_skipped_or_erroring_sentinel_has_no_view() -> None:
 
 def test_topology_takes_the_majority_and_the_longest_down_after() -> None:
     replies = _agreeing()
-    replies["redis3"] = result(SENTINEL_MASTER_RAW.replace("172.18.0.2", "172.18.0.3").replace("2000", "5000"))
+    replies["redis3"] = module_result(_lines({"172.18.0.2": "172.18.0.3", "2000": "5000"}))
     t = topology(replies, MAP, SERVERS)
     assert t["agreed"] is False
     assert t["master_host"] == "redis1"
@@ -77,7 +82,7 @@ def test_topology_takes_the_majority_and_the_longest_down_after() -> None:
 
 
 def test_topology_of_an_unknown_master() -> None:
-    replies = {h: result(SENTINEL_MASTER_RAW.replace("172.18.0.2", "10.9.9.9")) for h in SERVERS}
+    replies = {h: module_result(_lines({"172.18.0.2": "10.9.9.9"})) for h in SERVERS}
     t = topology(replies, MAP, SERVERS)
     assert t["agreed"] is True
     assert t["master_host"] == ""
