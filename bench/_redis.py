@@ -13,16 +13,21 @@ from contextlib import contextmanager
 import redis
 
 
-@contextmanager
-def redis_server() -> Iterator[int]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def redis_server(*extra: str) -> Iterator[int]:
+    """Yields the plain port; `extra` goes to redis-server's command line (a TLS port and its files, say)."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = free_port()
     with tempfile.TemporaryDirectory() as d:
         proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", d, "--logfile", f"{d}/redis.log"],
+             "--dir", d, "--logfile", f"{d}/redis.log", *extra],
         )
         try:
             client = redis.Redis(port=port)
