@@ -3,6 +3,7 @@
     tickstock_acl_hashes(secret)   -> "#<sha256> [#<sha256>]"   as ACL rules
     tickstock_current(secret)      -> the password clients use now
     tickstock_acl_setuser(users, secrets, prefix[, default_rules]) -> ACL SETUSER commands
+    tickstock_password_files(logins, secrets, sentinel_user, groups) -> the clients' password files
 
 A secret is one password, or a list of two while it is rotated: the server
 accepts every password of the list, clients use the first. That is how a
@@ -79,9 +80,20 @@ def acl_users(acl_list: Any) -> list[str]:
     return [line.split()[1] for line in (acl_list or []) if str(line).startswith("user ")]
 
 
-def login_passwords(logins: Mapping[str, str], secrets: Mapping[str, Any], prefix: str) -> dict[str, str]:
-    """{login: the current password of its ACL user} for logins {login: ACL user}."""
-    return {login: current(secrets[prefix + user]) for login, user in logins.items()}
+def password_files(
+    logins: Mapping[str, str], secrets: Mapping[str, Any], sentinel_user: str, groups: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """The password files of the client logins {login: ACL user}: for each, <login>.password (its Redis
+    user's current password) and <login>-sentinel.password (the Sentinel user's), both owned by the
+    login's own service group (root for a login without one), so no login can read another's."""
+    sentinel = current(secrets["sentinel_" + sentinel_user])
+    out = []
+    for login, user in logins.items():
+        group = groups.get(login) or "root"
+        out.append({"name": f"{login}.password", "login": login, "group": group,
+                    "password": current(secrets["redis_" + user])})
+        out.append({"name": f"{login}-sentinel.password", "login": login, "group": group, "password": sentinel})
+    return out
 
 
 def acl_extra(acl_list: Any, users: Mapping[str, Any]) -> list[str]:
@@ -114,6 +126,6 @@ class FilterModule:
             "tickstock_acl_users": acl_users,
             "tickstock_acl_deluser": acl_deluser,
             "tickstock_acl_extra": acl_extra,
-            "tickstock_login_passwords": login_passwords,
+            "tickstock_password_files": password_files,
             "tickstock_acl_missing": acl_missing,
         }

@@ -50,7 +50,7 @@ tls = {}
 if env.get("REDIS_TLS") == "true":
     tls = {"ssl": True, "ssl_ca_certs": env["REDIS_TLS_CA_FILE"], "ssl_certfile": env["REDIS_TLS_CERT_FILE"],
            "ssl_keyfile": env["REDIS_TLS_KEY_FILE"]}
-sentinel_password = open("/etc/tickstockpl-secrets/sentinel.password").read().strip()
+sentinel_password = open("/etc/tickstockpl-secrets/consumer-sentinel.password").read().strip()
 sen = Sentinel(sentinels, socket_timeout=5,
                sentinel_kwargs={"password": sentinel_password,
                                 "username": env.get("REDIS_SENTINEL_USERNAME"), "socket_timeout": 5, **tls},
@@ -123,11 +123,15 @@ def test_package_installed_in_venv(host):
 
 def test_env_files_are_root_only(host):
     logins = ("consumer", "publisher", "drill")
-    for path in [f"/etc/tickstockpl-secrets/{n}.password" for n in (*logins, "sentinel")]:
-        f = host.file(path)
-        assert (f.user, f.group, f.mode) == ("root", "tickstockpl", 0o640), path
+    groups = {"consumer": "tickstockpl", "publisher": "tickstockpl-publisher", "drill": "root"}
+    for login in logins:
+        for name in (f"{login}.password", f"{login}-sentinel.password"):
+            path = f"/etc/tickstockpl-secrets/{name}"
+            f = host.file(path)
+            assert (f.user, f.group, f.mode) == ("root", groups[login], 0o640), path
+    assert not host.file("/etc/tickstockpl-secrets/sentinel.password").exists
     secrets = host.file("/etc/tickstockpl-secrets")
-    assert (secrets.user, secrets.group, secrets.mode) == ("root", "tickstockpl", 0o750)
+    assert (secrets.user, secrets.group, secrets.mode) == ("root", "root", 0o711)
     for path in [ENV_FILE] + [f"/etc/tickstockpl/{n}.env" for n in logins] + [
         f"/etc/tickstockpl/instance-{i}.env" for i in _instances(host)
     ]:
@@ -135,6 +139,24 @@ def test_env_files_are_root_only(host):
         assert f.user == "root" and f.group == "root", path
         assert f.mode == 0o600, f"{path} has mode {oct(f.mode)}"
     assert host.file("/etc/tickstockpl").mode == 0o700
+
+
+def test_each_service_account_reads_only_its_own_password_files(host):
+    """The consumers' account cannot read the publisher's passwords, nor the publisher's theirs."""
+    secrets = "/etc/tickstockpl-secrets"
+    can = {
+        ("tickstockpl", "consumer"): True,
+        ("tickstockpl", "publisher"): False,
+        ("tickstockpl", "drill"): False,
+        ("tickstockpl-publisher", "publisher"): True,
+        ("tickstockpl-publisher", "consumer"): False,
+        ("tickstockpl-publisher", "drill"): False,
+    }
+    for (user, login), allowed in can.items():
+        for name in (f"{login}.password", f"{login}-sentinel.password"):
+            read = host.run("runuser -u %s -- cat %s", user, f"{secrets}/{name}")
+            assert (read.rc == 0) == allowed, f"{user} reading {name}: rc {read.rc} {read.stderr.strip()}"
+            assert "Permission denied" in read.stderr or allowed
 
 
 def test_no_password_in_any_process_environment(host):
@@ -211,6 +233,9 @@ def test_publisher_running_when_enabled(host):
         assert not host.file("/etc/systemd/system/tickstockpl-publisher.service").exists
         return
     assert svc.is_running and svc.is_enabled
+    # Its own account, not the consumers'.
+    pid = host.check_output("systemctl show --property=MainPID --value tickstockpl-publisher")
+    assert host.check_output("ps -o user:40= -p %s", pid).strip() == "tickstockpl-publisher"
 
 
 def test_ticks_split_between_instances(host):

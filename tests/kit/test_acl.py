@@ -16,7 +16,7 @@ from acl import (
     acl_users,
     current,
     fingerprint,
-    login_passwords,
+    password_files,
     rotation,
 )
 from redis.backoff import NoBackoff
@@ -123,7 +123,16 @@ def test_transactions_survive_an_aof_reload(tmp_path, default_rules: str, kept: 
         proc.wait()
 
 
-def test_login_passwords_take_the_current_one_during_a_rotation():
-    secrets = {"redis_consumer": ["new" * 6, "old" * 6], "redis_drill": "d" * 16}
-    assert login_passwords({"consumer": "consumer", "drill": "drill"}, secrets, "redis_") == {
-        "consumer": "new" * 6, "drill": "d" * 16}
+def test_password_files_one_group_per_login_current_passwords_during_a_rotation():
+    secrets = {"redis_consumer": ["new" * 6, "old" * 6], "redis_pub": "p" * 16, "redis_drill": "d" * 16,
+               "sentinel_client": ["s2" * 8, "s1" * 8]}
+    files = password_files({"consumer": "consumer", "publisher": "pub", "drill": "drill"}, secrets, "client",
+                           {"consumer": "tickstockpl", "publisher": "tickstockpl-publisher"})
+    assert [(f["name"], f["login"], f["group"], f["password"]) for f in files] == [
+        ("consumer.password", "consumer", "tickstockpl", "new" * 6),
+        ("consumer-sentinel.password", "consumer", "tickstockpl", "s2" * 8),
+        ("publisher.password", "publisher", "tickstockpl-publisher", "p" * 16),
+        ("publisher-sentinel.password", "publisher", "tickstockpl-publisher", "s2" * 8),
+        ("drill.password", "drill", "root", "d" * 16),
+        ("drill-sentinel.password", "drill", "root", "s2" * 8),
+    ]
