@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import redis
 from conftest import Cluster
@@ -26,6 +27,7 @@ from tickstockpl.contract import CONTRACT
 from tickstockpl.pubsub import PubSubSource
 from tickstockpl.settings import Settings
 from tickstockpl.signals import Shutdown
+from tickstockpl.watch import watch_patterns
 from tickstockpl.worker import Worker
 
 # The consumer's move after Sentinel names the new master: the pub/sub read in
@@ -194,3 +196,38 @@ def test_pubsub_follows_when_its_sentinel_goes_silent(cluster: Cluster) -> None:
         finally:
             listener.close()
             os.kill(deaf.popen.pid, signal.SIGCONT)
+
+
+def test_pattern_watch_moves_on_switch_master(small_cluster: Cluster, tmp_path: Path) -> None:
+    """`watch-patterns` listens only, too: the drills' duplicate count must not go deaf with the old master."""
+    c = small_cluster
+    out = tmp_path / "patterns.jsonl"
+    listener = SwitchListener(c.sentinels[0])
+    shutdown = Shutdown()
+    conn = Connector(Settings.from_env(c.env()))
+    thread = threading.Thread(target=watch_patterns, args=(conn, shutdown, str(out)), daemon=True)
+    thread.start()
+    try:
+        def lines() -> int:
+            return out.read_bytes().count(b"\n") if out.exists() else 0
+
+        wait_until(lambda: c.master.client().publish(CONTRACT.channel_patterns, b'{"n": 1}') == 1, 10, "subscribed")
+        wait_until(lambda: lines() > 0, 5, "the first event written")
+        before = lines()
+        isolate(c.master)
+        wait_until(lambda: listener.at is not None, 30, "+switch-master", step=0.02)
+        assert listener.at is not None and listener.new_port is not None
+        new = redis.Redis(port=listener.new_port, socket_timeout=5)
+        while lines() == before and time.monotonic() < listener.at + 12.0:
+            new.publish(CONTRACT.channel_patterns, b'{"n": 2}')
+            time.sleep(0.02)
+        after_switch = time.monotonic() - listener.at
+        print(f"pattern watch: first event from the new master {after_switch:.2f} s after +switch-master")
+        assert lines() > before, "the pattern watch is still subscribed on the old master"
+        assert after_switch < FOLLOW_BOUND_S, after_switch
+    finally:
+        shutdown.request()
+        thread.join(10)
+        conn.close()
+        listener.close()
+    assert not thread.is_alive()
