@@ -7,6 +7,11 @@ failover is followed without restarting. Without it, we connect directly.
 redis-py's `master_for` has no retry of its own: we pass `BudgetRetry`, which
 keeps retrying connection errors for REDIS_FAILOVER_TIMEOUT seconds, enough
 to cover Sentinel's down-after period plus the election.
+
+A client that only listens (pub/sub) makes no call that could fail when the
+old master is cut off but alive: it asks for `SentinelWatch`, which hears
+Sentinel's `+switch-master` as it is said, and check_master then asks
+Sentinel again at once, as a reconnect would.
 """
 
 from __future__ import annotations
@@ -33,6 +38,14 @@ from tickstockpl.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+SWITCH_CHANNEL = "+switch-master"
+# SentinelWatch: how often it pings its subscription, or asks when it has none;
+# and how long a subscription may stay silent (no pong) before it counts as lost.
+WATCH_EVERY_S = 1.0
+WATCH_SILENT_S = 2.0
+# Connector: how often it asks Sentinel again while the watch names another master.
+HEED_EVERY_S = 0.5
 
 # Errors that mean "the master went away or moved": retry, then re-resolve.
 RETRYABLE: tuple[type[Exception], ...] = (
@@ -170,6 +183,8 @@ class Connector:
         budget = settings.failover_timeout if retry_budget is None else retry_budget
         self.retry = BudgetRetry(budget, self._failed, self._recovered)
         self._sentinel: Sentinel | None = None
+        self._watch: SentinelWatch | None = None
+        self._heed_after = 0.0
         self.client = self._build()
         # Redis() takes no parser_class; its pool makes every connection (pub/sub too) from these.
         self.client.connection_pool.connection_kwargs["parser_class"] = type(
@@ -197,15 +212,10 @@ class Connector:
             )
         return kw
 
-    def _build(self) -> redis.Redis:
+    def _sentinels(self) -> Sentinel:
+        """A client of the Sentinels (each caller its own: redis-py's reorders its list as it asks)."""
         s = self.settings
-        kw = self._common_kwargs()
-        auth: dict[str, Any] = {
-            "username": s.redis_username, "password": s.redis_password, "db": s.redis_db,
-        }
-        if not s.uses_sentinel:
-            return redis.Redis(host=s.redis_host, port=s.redis_port, **auth, **kw)
-        sentinel_kw = {k: v for k, v in kw.items() if k.startswith(("socket_", "ssl"))}
+        sentinel_kw = {k: v for k, v in self._common_kwargs().items() if k.startswith(("socket_", "ssl"))}
         # Sentinels answer fast or not at all: a short timeout, so one cut off by a
         # partition costs little, and no retry of their own (the caller's
         # BudgetRetry retries the whole discovery).
@@ -216,7 +226,17 @@ class Connector:
             username=s.sentinel_username,
             password=s.sentinel_password,
         )
-        self._sentinel = Sentinel(list(s.sentinels), sentinel_kwargs=sentinel_kw)  # type: ignore[no-untyped-call]
+        return Sentinel(list(s.sentinels), sentinel_kwargs=sentinel_kw)  # type: ignore[no-untyped-call]
+
+    def _build(self) -> redis.Redis:
+        s = self.settings
+        kw = self._common_kwargs()
+        auth: dict[str, Any] = {
+            "username": s.redis_username, "password": s.redis_password, "db": s.redis_db,
+        }
+        if not s.uses_sentinel:
+            return redis.Redis(host=s.redis_host, port=s.redis_port, **auth, **kw)
+        self._sentinel = self._sentinels()
         return cast(
             redis.Redis,
             self._sentinel.master_for(  # type: ignore[no-untyped-call]
@@ -249,10 +269,37 @@ class Connector:
             addr = cast("tuple[str, int]", pool.get_master_address())  # type: ignore[attr-defined]
         return addr
 
+    def watch_sentinel(self) -> None:
+        """Hear Sentinel name a new master as it does (SentinelWatch), not at the next failing call.
+
+        For a client that only listens: pub/sub mode. No-op without Sentinels.
+        """
+        if self._sentinel is not None and self._watch is None:
+            self._watch = SentinelWatch(self._sentinels(), self.settings.sentinel_master)
+
+    def _heed_watch(self) -> None:
+        # The watch names another master than the pool's: ask Sentinel again now,
+        # as a reconnect would (redis-py then drops the idle connections to the
+        # old one). What the watch heard is only the cue: the address is the
+        # Sentinels' checked answer, the same a reconnect gets.
+        if self._watch is None:
+            return
+        heard = self._watch.heard
+        pool = self.client.connection_pool
+        current = getattr(pool, "master_address", None)
+        if heard is None or current is None or heard == current or time.monotonic() < self._heed_after:
+            return
+        self._heed_after = time.monotonic() + HEED_EVERY_S
+        try:
+            pool.get_master_address()  # type: ignore[attr-defined]
+        except RETRYABLE as exc:
+            log.debug("sentinel named a new master; asking again failed", extra={"ctx": {"error": str(exc)}})
+
     def check_master(self) -> tuple[str, int] | None:
         """Note a change of master address (a failover); cheap, no I/O in direct mode."""
         if self._sentinel is None:
             return (self.settings.redis_host, self.settings.redis_port)
+        self._heed_watch()
         addr = cast("tuple[str, int] | None", getattr(self.client.connection_pool, "master_address", None))
         if addr is None:
             return None
@@ -268,9 +315,108 @@ class Connector:
         return addr
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
         self.client.close()
         if self._sentinel is not None:
             self._sentinel.close()
+
+
+class SentinelWatch:
+    """What the Sentinels last said the master is, heard in a thread of its own.
+
+    It subscribes `+switch-master` on one Sentinel and pings it every
+    WATCH_EVERY_S. A Sentinel that fails or answers no ping for WATCH_SILENT_S
+    (cut off by a partition, say) is left for the next one. While none will
+    take a subscription (down, refused), it asks for the master (the checked
+    answer a reconnect gets) every WATCH_EVERY_S; once too after each
+    subscribe, for a switch said while nobody listened. It only records the
+    address; the Connector acts on it, in the thread that owns the
+    connections. `+promoted-slave` is not used: when it is said, the Sentinels
+    still name the old master.
+    """
+
+    def __init__(self, sentinel: Sentinel, master_name: str) -> None:
+        self._sentinel = sentinel
+        self._name = master_name
+        self._lock = threading.Lock()
+        self._heard: tuple[str, int] | None = None
+        self._subscribed = False
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sentinel-watch", daemon=True)
+        self._thread.start()
+
+    @property
+    def heard(self) -> tuple[str, int] | None:
+        with self._lock:
+            return self._heard
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(1.0)  # a daemon: one stuck on a cut-off Sentinel ends on its own
+
+    def _hear(self, addr: tuple[str, int], how: str) -> None:
+        with self._lock:
+            before, self._heard = self._heard, addr
+        if before is not None and before != addr:
+            log.info("sentinel names another master",
+                     extra={"ctx": {"old": _fmt(before), "new": _fmt(addr), "by": how}})
+
+    def _ask(self) -> None:
+        try:
+            self._hear(cast("tuple[str, int]", self._sentinel.discover_master(self._name)), "query")  # type: ignore[no-untyped-call]
+        except (RedisError, OSError) as exc:
+            log.debug("sentinel query failed", extra={"ctx": {"error": str(exc)}})
+
+    def _run(self) -> None:
+        nodes = list(self._sentinel.sentinels)
+        turn = 0
+        while not self._stopping.is_set():
+            node = nodes[turn % len(nodes)]
+            turn += 1
+            try:
+                self._listen(node)
+            except (RedisError, OSError) as exc:
+                if self._subscribed:
+                    # Straight to the next Sentinel: its subscribe asks once, for what we missed.
+                    log.warning("sentinel subscription lost; subscribing on the next sentinel",
+                                extra={"ctx": {"error": f"{type(exc).__name__}: {exc}"}})
+                    self._subscribed = False
+                    continue
+                log.debug("sentinel subscription failed; asking instead", extra={"ctx": {"error": str(exc)}})
+            self._ask()
+            self._stopping.wait(WATCH_EVERY_S)
+        self._sentinel.close()
+
+    def _listen(self, node: redis.Redis) -> None:
+        """Hold a +switch-master subscription on node until it fails or goes silent."""
+        pubsub: Any = node.pubsub()  # type: ignore[no-untyped-call]
+        try:
+            pubsub.subscribe(SWITCH_CHANNEL)
+            heard_at = pinged_at = time.monotonic()
+            while not self._stopping.is_set():
+                msg = pubsub.get_message(timeout=0.25)
+                now = time.monotonic()
+                if msg is not None:
+                    heard_at = now
+                    if msg["type"] == "subscribe":
+                        self._subscribed = True
+                        self._ask()  # a switch said before we listened
+                    elif msg["type"] == "message":
+                        self._switch(bytes(msg["data"]))
+                elif now - heard_at > WATCH_SILENT_S:
+                    raise RedisTimeoutError(f"no answer from the sentinel for {WATCH_SILENT_S} s")
+                if now - pinged_at >= WATCH_EVERY_S:
+                    pubsub.ping()
+                    pinged_at = now
+        finally:
+            pubsub.close()
+
+    def _switch(self, data: bytes) -> None:
+        # "<master name> <old ip> <old port> <new ip> <new port>"
+        fields = data.decode(errors="replace").split()
+        if len(fields) == 5 and fields[0] == self._name and fields[4].isdigit():
+            self._hear((fields[3], int(fields[4])), SWITCH_CHANNEL)
 
 
 def _fmt(addr: Iterable[object]) -> str:

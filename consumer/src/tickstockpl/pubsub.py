@@ -5,9 +5,13 @@ TICKSTOCKPL_TICKERS. Pub/sub keeps nothing for a disconnected subscriber, so
 a failover loses the ticks published meanwhile; we cannot prevent that, but
 we report it. Every lost subscription is a gap, whatever the ticks carry:
 redis-py resubscribes when it reconnects (the Sentinel-managed connection to
-the new master), and we count and log each resubscription. Ticks carrying
-(publisher, seq) also tell how many were missed: we count sequence jumps per
-publisher, with all ticks subscribed. There is nothing to ack.
+the new master), and we count and log each resubscription. A master cut off
+but alive keeps a subscription open and deaf, and a subscriber writes
+nothing that would fail there: in this mode the connector hears Sentinel's
+`+switch-master` (connection.SentinelWatch), and reopen() moves us then.
+Ticks carrying (publisher, seq) also tell how many were missed: we count
+sequence jumps per publisher, with all ticks subscribed. There is nothing to
+ack.
 """
 
 from __future__ import annotations

@@ -91,6 +91,9 @@ def make_source(settings: Settings, connector: Connector, metrics: Metrics) -> S
         return StreamSource(settings, connector.client, metrics)
     from tickstockpl.pubsub import PubSubSource
 
+    # A subscriber writes nothing that would fail on a master cut off but alive:
+    # it must hear Sentinel name the new one (the reopen then moves the subscription).
+    connector.watch_sentinel()
     return PubSubSource(settings, connector.client, metrics)
 
 
