@@ -81,6 +81,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
 
 
 @pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Proc]:
+    """A server of the test's own (its memory measured alone), killed after the test."""
+    proc = start_redis(tmp_path, "own")
+    yield proc
+    proc.kill()
+
+
+@pytest.fixture
 def redis_env(redis_server: Proc) -> dict[str, str]:
     """Environment for a direct connection to a clean standalone server."""
     redis_server.client().flushall()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import redis
-from servers import TICKSTOCKPL, start_redis, subprocess_env, wait_until
+from servers import TICKSTOCKPL, Proc, subprocess_env, wait_until
 from tickstockpl.settings import Settings
 from workers import DEAD_LETTER_STREAM, GROUP, STREAM, Running, good
 
@@ -28,8 +28,8 @@ def dead_letters(r: redis.Redis) -> list[dict[bytes, bytes]]:
     return [fields for _id, fields in r.xrange(DEAD_LETTER_STREAM)]
 
 
-def test_hundred_entries_of_10_mb_are_dead_lettered_without_restart_under_memory_max(tmp_path: Path) -> None:
-    server = start_redis(tmp_path, "big")
+def test_hundred_entries_of_10_mb_are_dead_lettered_without_restart_under_memory_max(own_redis: Proc) -> None:
+    server = own_redis
     r = server.client()
     env = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(server.port), "TICKSTOCKPL_HTTP_PORT": "0",
            "TICKSTOCKPL_CONSUMER_ID": "c1", "TICKSTOCKPL_LOG_LEVEL": "INFO"}

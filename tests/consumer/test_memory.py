@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from servers import TICKSTOCKPL, start_redis, subprocess_env, wait_until
+from servers import TICKSTOCKPL, Proc, subprocess_env, wait_until
 from tickstockpl.contract import CONTRACT
 
 STREAM, GROUP = CONTRACT.stream, CONTRACT.group
@@ -17,8 +17,8 @@ TICKERS_RSS_BOUND = 160 << 20
 TICKS = 1_000_000
 
 
-def test_a_million_distinct_tickers_stay_under_the_documented_bound(tmp_path: Path) -> None:
-    server = start_redis(tmp_path, "tickers")
+def test_a_million_distinct_tickers_stay_under_the_documented_bound(own_redis: Proc) -> None:
+    server = own_redis
     r = server.client()
     r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     template = ('{"event_type":"tick_data","ticker":"T%X","price":1.5,"volume":10,'
