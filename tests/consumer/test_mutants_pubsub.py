@@ -1,0 +1,76 @@
+"""Pub/sub source behaviours that bench/mutation found untested, on a real redis-server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import pytest
+from servers import Proc, wait_until
+from tickstockpl.connection import Connector
+from tickstockpl.contract import CONTRACT
+from tickstockpl.settings import Settings
+from tickstockpl.signals import Shutdown
+from tickstockpl.worker import Worker
+
+CHANNEL = CONTRACT.channel_all_ticks
+
+
+def tick(seq: int) -> bytes:
+    return json.dumps({
+        "event_type": "tick_data", "ticker": "AAPL", "price": 10.0, "volume": 5, "timestamp": time.time(),
+        "source": "tickstock_pl", "market_status": "PRE", "publisher": "ps1", "seq": seq,
+    }).encode()
+
+
+def start(env: dict[str, str]) -> tuple[Worker, Shutdown, threading.Thread]:
+    shutdown = Shutdown()
+    settings = Settings.from_env({"TICKSTOCKPL_BLOCK_MS": "100", "TICKSTOCKPL_MODE": "pubsub", **env})
+    worker = Worker(settings, Connector(settings), shutdown)
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    wait_until(lambda: worker.state.group_ready, 5, "subscribed")
+    return worker, shutdown, t
+
+
+def stop(worker: Worker, shutdown: Shutdown, t: threading.Thread) -> None:
+    shutdown.request()
+    t.join(5)
+    assert not t.is_alive()
+    worker.conn.close()
+
+
+def test_every_lost_subscription_is_counted_in_the_stop_summary(
+    redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tickstockpl.worker")
+    r = redis_server.client()
+    worker, shutdown, t = start(redis_env)
+    get = worker.metrics.registry.get_sample_value
+    for lost in (1, 2, 3):
+        assert r.client_kill_filter(_type="pubsub") == 1
+        wait_until(lambda n=lost: get("tickstockpl_pubsub_gaps_total", {"cause": "reconnect"}) == n,
+                   5, f"loss {lost} counted")
+        wait_until(lambda n=lost: r.publish(CHANNEL, tick(n)) == 1, 5, "resubscribed")
+    wait_until(lambda: worker.processed >= 3, 5, "ticks after each loss")
+    stop(worker, shutdown, t)
+    stopped = [rec for rec in caplog.records if rec.getMessage() == "pubsub consumer stopped"]
+    assert len(stopped) == 1 and stopped[0].ctx["lost_subscriptions"] == 3  # type: ignore[attr-defined]
+
+
+def test_a_refused_commit_in_pubsub_mode_is_a_refusal_not_a_lost_group(
+    redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pub/sub has no group to lose: WRONGTYPE on its seen-bitmap is logged as a refused command."""
+    r = redis_server.client()
+    r.lpush(CONTRACT.pubsub_seen_prefix + "ps1:0", "not a bitmap")
+    worker, shutdown, t = start(redis_env)
+    wait_until(lambda: r.publish(CHANNEL, tick(0)) == 1, 5, "subscribed")
+    wait_until(lambda: any(rec.getMessage() == "redis refused a command" for rec in caplog.records), 5, "refusal")
+    stop(worker, shutdown, t)
+    assert worker.processed == 0
+    refused = [rec for rec in caplog.records if rec.getMessage() == "redis refused a command"]
+    assert refused[0].exc_info is not None and "WRONGTYPE" in str(refused[0].exc_info[1])
+    assert not [rec for rec in caplog.records if "consumer group" in rec.getMessage()]
