@@ -49,6 +49,7 @@ def test_the_loop_counts_ticks_patterns_and_dead_letters_by_kind(
     w.wait(lambda: w.consumer.processed == 3 and r.xpending(STREAM, GROUP)["pending"] == 0)
     w.stop()
     get = w.consumer.metrics.registry.get_sample_value
+    assert get("tickstockpl_connected") == 1 and w.consumer.state.connected
     assert get("tickstockpl_ticks_processed_total") == 3
     assert get("tickstockpl_pattern_events_total", {"pattern_type": "price_movement"}) == 2  # up, then down
     assert get("tickstockpl_bad_ticks_total", {"reason": "invalid_json"}) == 1
