@@ -53,11 +53,14 @@ def test_every_lost_subscription_is_counted_in_the_stop_summary(
         assert r.client_kill_filter(_type="pubsub") == 1
         wait_until(lambda n=lost: get("tickstockpl_pubsub_gaps_total", {"cause": "reconnect"}) == n,
                    5, f"loss {lost} counted")
-        wait_until(lambda n=lost: r.publish(CHANNEL, tick(n)) == 1, 5, "resubscribed")
+        # seq 2, 4, 6: one tick missed before 4 and one before 6, as seen in the sequence
+        wait_until(lambda n=lost: r.publish(CHANNEL, tick(2 * n)) == 1, 5, "resubscribed")
     wait_until(lambda: worker.processed >= 3, 5, "ticks after each loss")
     stop(worker, shutdown, t)
     stopped = [rec for rec in caplog.records if rec.getMessage() == "pubsub consumer stopped"]
-    assert len(stopped) == 1 and stopped[0].ctx["lost_subscriptions"] == 3  # type: ignore[attr-defined]
+    assert len(stopped) == 1
+    summary = stopped[0].ctx  # type: ignore[attr-defined]
+    assert summary["lost_subscriptions"] == 3 and summary["missing"] == 2 and summary["processed"] == worker.processed
 
 
 def test_a_refused_commit_in_pubsub_mode_is_a_refusal_not_a_lost_group(
@@ -74,3 +77,17 @@ def test_a_refused_commit_in_pubsub_mode_is_a_refusal_not_a_lost_group(
     refused = [rec for rec in caplog.records if rec.getMessage() == "redis refused a command"]
     assert refused[0].exc_info is not None and "WRONGTYPE" in str(refused[0].exc_info[1])
     assert not [rec for rec in caplog.records if "consumer group" in rec.getMessage()]
+
+
+def test_a_message_over_the_read_budget_is_a_dead_letter_without_payload(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """Dropped unread: the dead letter names the cause, and carries no payload and no entry id (none exist)."""
+    r = redis_server.client()
+    worker, shutdown, t = start({**redis_env, "TICKSTOCKPL_READ_BUDGET_BYTES": str(1 << 20)})
+    wait_until(lambda: r.publish(CHANNEL, b"x" * 3_000_000) == 1, 5, "subscribed")
+    wait_until(lambda: r.xlen(CONTRACT.dead_letter_stream) == 1, 5, "the dead letter")
+    stop(worker, shutdown, t)
+    ((_, dead),) = r.xrange(CONTRACT.dead_letter_stream)
+    assert dead[b"reason"] == b"too_large" and dead[b"detail"].startswith(b"message ")
+    assert dead[b"payload"] == b"" and dead[b"entry_id"] == b""
