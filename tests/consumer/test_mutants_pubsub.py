@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import redis
 from servers import Proc, wait_until
 from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
@@ -91,3 +92,51 @@ def test_a_message_over_the_read_budget_is_a_dead_letter_without_payload(
     ((_, dead),) = r.xrange(CONTRACT.dead_letter_stream)
     assert dead[b"reason"] == b"too_large" and dead[b"detail"].startswith(b"message ")
     assert dead[b"payload"] == b"" and dead[b"entry_id"] == b""
+
+
+def publish_at_once(r: redis.Redis, messages: list[bytes]) -> None:
+    """One MULTI/EXEC: the server sends them to the subscriber back to back."""
+    pipe = r.pipeline(transaction=True)
+    for m in messages:
+        pipe.publish(CHANNEL, m)
+    assert sum(pipe.execute()) == len(messages)
+
+
+@pytest.mark.parametrize(("batch_size", "bound"), [(1, "exact"), (500, "few")])
+def test_buffered_messages_are_taken_together_up_to_a_batch(
+    redis_env: dict[str, str], redis_server: Proc, batch_size: int, bound: str
+) -> None:
+    r = redis_server.client()
+    worker, shutdown, t = start({**redis_env, "TICKSTOCKPL_BATCH_SIZE": str(batch_size)})
+    publish_at_once(r, [tick(i) for i in range(20)])
+    wait_until(lambda: worker.processed == 20, 5, "20 ticks")
+    stop(worker, shutdown, t)
+    batches = worker.metrics.registry.get_sample_value("tickstockpl_batch_processing_seconds_count")
+    if bound == "exact":
+        assert batches == 20  # never more than TICKSTOCKPL_BATCH_SIZE in a batch
+    else:
+        assert batches is not None and batches <= 5, batches  # what is buffered is not taken one at a time
+
+
+def padded(raw: bytes, size: int) -> bytes:
+    """A tick with an unknown field that makes it exactly size bytes."""
+    head = raw[:-1] + b', "pad": "'
+    out = head + b"p" * (size - len(head) - 2) + b'"}'
+    assert len(out) == size
+    return out
+
+
+def test_a_message_of_exactly_the_max_size_is_processed_one_byte_more_is_not(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    limit = Settings.from_env(redis_env).max_entry_bytes
+    exact, over = padded(tick(1), limit), padded(tick(2), limit + 1)
+    r = redis_server.client()
+    worker, shutdown, t = start(redis_env)
+    for m in (exact, over):
+        wait_until(lambda m=m: r.publish(CHANNEL, m) == 1, 5, "subscribed")
+    wait_until(lambda: worker.processed == 1 and r.xlen(CONTRACT.dead_letter_stream) == 1, 5, "both handled")
+    stop(worker, shutdown, t)
+    ((_, dead),) = r.xrange(CONTRACT.dead_letter_stream)
+    assert dead[b"reason"] == b"too_large" and dead[b"entry_id"] == b""
+    assert dead[b"detail"] == f"message of {limit + 1} bytes, over {limit}".encode()
