@@ -61,7 +61,9 @@ def test_the_loop_counts_ticks_patterns_and_dead_letters_by_kind(
     assert batches >= 1 and 0 < (get("tickstockpl_batch_processing_seconds_sum") or 0) < 60
 
 
-def test_dead_letter_detail_and_payload_are_cut_to_their_bounds(redis_server: Proc) -> None:
+def test_dead_letter_detail_and_payload_are_cut_to_their_bounds(
+    redis_server: Proc, caplog: pytest.LogCaptureFixture
+) -> None:
     r = redis_server.client()
     r.flushall()
     settings = Settings.from_env(env_of(redis_server, TICKSTOCKPL_DEAD_LETTER_PAYLOAD_BYTES="100",
@@ -77,6 +79,11 @@ def test_dead_letter_detail_and_payload_are_cut_to_their_bounds(redis_server: Pr
     assert failed[b"detail"] == repr(RuntimeError("x" * 5000)).encode()[:500]  # the first 500 characters
     assert failed[b"payload"] == long_tick[:100] and bad_json[b"payload"] == b"{" + b"q" * 99
     assert failed[b"consumer"] == b"c9"
+    # Its log line is cut shorter still: bad ticks can come by the million.
+    lines = [rec.ctx for rec in caplog.records if rec.getMessage() == "bad tick dead-lettered"]  # type: ignore[attr-defined]
+    assert lines[0] == {"reason": "detector_error", "entry_id": "5-0", "suppressed_before": 0,
+                        "detail": repr(RuntimeError("x" * 5000))[:200]}
+    assert lines[1]["reason"] == "invalid_json" and lines[1]["entry_id"] == "5-1" and len(lines[1]["detail"]) <= 200
 
 
 def _two_ticks_batch(settings: Settings) -> object:
