@@ -23,6 +23,7 @@ if _UTILS not in sys.path:
     # INFO is parsed once, by the module's client (plugins/module_utils/tickstock_resp.py).
     sys.path.append(_UTILS)
 
+from tickstock_resp import info_replicas  # noqa: E402,F401 (the filters import it from here)
 from tickstock_resp import parse_info as _parse_info_text  # noqa: E402
 
 
@@ -71,16 +72,6 @@ def parse_pairs(reply: Any) -> dict[str, str]:
     if len(items) % 2:
         items.append("")
     return {str(items[i]): redis_str(items[i + 1]) for i in range(0, len(items), 2)}
-
-
-def info_replicas(info: Mapping[str, str]) -> list[dict[str, str]]:
-    """The `slaveN:ip=...,port=...,state=...,offset=...,lag=...` lines of a master's INFO, in order."""
-    replicas = []
-    keys = sorted((k for k in info if k.startswith("slave") and k[5:].isdigit()), key=lambda k: int(k[5:]))
-    for key in keys:
-        fields = dict(part.split("=", 1) for part in info[key].split(",") if "=" in part)
-        replicas.append(fields)
-    return replicas
 
 
 def reply_text(result: Any, index: int = 0) -> str:

@@ -30,7 +30,8 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     # Ansible loads each filter file on its own; let this one see its siblings.
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
-from redis_replies import info_replicas, parse_info, parse_pairs
+from redis_replies import parse_info, parse_pairs
+from tickstock_resp import info_replicas  # on sys.path once redis_replies is loaded
 
 _SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{.*\})?\s+(\S+)(\s+\S+)?$")
 

@@ -110,6 +110,12 @@ def parse_info(text: str) -> dict[str, str]:
     return info
 
 
+def info_replicas(info: dict[str, str]) -> list[dict[str, str]]:
+    """The `slaveN:ip=...,port=...,state=...,offset=...,lag=...` lines of a master's INFO, in order."""
+    keys = sorted((k for k in info if k.startswith("slave") and k[5:].isdigit()), key=lambda k: int(k[5:]))
+    return [dict(part.split("=", 1) for part in info[k].split(",") if "=" in part) for k in keys]
+
+
 def first(reply: Reply) -> Reply:
     """The first element of a list reply, or the reply itself."""
     return reply[0] if isinstance(reply, list) and reply else reply

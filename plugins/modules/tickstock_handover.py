@@ -50,7 +50,7 @@ import time  # noqa: E402 (Ansible modules keep their docs first)
 from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.tickstock_resp import Connection, RedisReplyError, parse_info  # noqa: E402
+from ansible.module_utils.tickstock_resp import Connection, RedisReplyError, info_replicas, parse_info  # noqa: E402
 
 POLL_S = 0.02
 
@@ -105,8 +105,7 @@ class Handover:
     def caught_up(self) -> bool:
         """Every replica online, at the master's offset, and as many as expected."""
         info = self.info()
-        replicas = [dict(kv.split("=", 1) for kv in v.split(",") if "=" in kv)
-                    for k, v in info.items() if k.startswith("slave") and k[5:].isdigit()]
+        replicas = info_replicas(info)
         return len(replicas) == self.p["replicas"] and all(
             r.get("state") == "online" and r.get("offset") == info.get("master_repl_offset") for r in replicas)
 

@@ -14,8 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+# The kit's one Prometheus text parser (plugins/filter/status_tables.py).
+_FILTERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 3, "plugins", "filter")
+if _FILTERS not in sys.path:
+    sys.path.append(_FILTERS)
+
+from status_tables import parse_metrics  # noqa: E402
 
 PROCESSED = "tickstockpl_ticks_processed_total"
 
@@ -37,16 +46,8 @@ def pubsub_ids(report: Mapping[str, Any], host: str) -> set[Any]:
 
 def processed(lines: Iterable[str]) -> float | None:
     """The ticks-processed counter in a scrape's sample lines (summed over labels)."""
-    total, seen = 0.0, False
-    for line in lines:
-        name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name == PROCESSED:
-            try:
-                total += float(line.rsplit(maxsplit=1)[1])
-                seen = True
-            except (IndexError, ValueError):
-                continue
-    return total if seen else None
+    value = parse_metrics("\n".join(lines)).get(PROCESSED)
+    return None if value is None else float(value)
 
 
 def consumed_series(samples: Iterable[Mapping[str, Any]], out: dict[int, float] | None = None,
