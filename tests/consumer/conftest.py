@@ -1,4 +1,4 @@
-"""Fixtures: real Redis and Sentinel processes, started and stopped per scope."""
+"""Fixtures: real server and Sentinel processes (Redis or Valkey: servers.py), started and stopped per scope."""
 
 from __future__ import annotations
 
@@ -7,23 +7,31 @@ from pathlib import Path
 
 import pytest
 from servers import (
+    ENGINE,
+    ENGINE_VAR,
     MASTER_NAME,
-    REDIS_SENTINEL,
-    REDIS_SERVER,
+    SENTINEL_BIN,
+    SERVER_BIN,
     Cluster,
     Proc,
     need,
+    server_version,
     start_redis,
     start_sentinel,
     wait_until,
 )
 
 
+def pytest_report_header() -> list[str]:
+    """Which engine the run tests, so a log says what its passes are worth."""
+    return [f"engine: {ENGINE} ({ENGINE_VAR}), {SERVER_BIN} {server_version()}, sentinel {SENTINEL_BIN}"]
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """A master, 2 replicas and 3 sentinels; fresh per test (tests kill nodes)."""
-    need(REDIS_SERVER)
-    need(REDIS_SENTINEL)
+    need(SERVER_BIN)
+    need(SENTINEL_BIN)
     master = start_redis(tmp_path, "master")
     replicas = [
         start_redis(tmp_path, f"replica{i}", "--replicaof", "127.0.0.1", str(master.port))

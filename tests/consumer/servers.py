@@ -1,17 +1,21 @@
-"""Start real redis-server / redis-sentinel processes on loopback ports.
+"""Start real server / Sentinel processes, Redis's or Valkey's, on loopback ports.
 
-Nothing here is mocked. Tests skip (never fake) when a binary is missing.
+Nothing here is mocked. TICKSTOCK_TEST_ENGINE (redis, the default, or valkey)
+chooses the binaries, here and nowhere else. A missing binary skips the tests
+that need it, but fails them under CI=true: a run that skipped them proved nothing.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,16 +23,50 @@ import pytest
 import redis
 from tickstockpl.contract import CONTRACT
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-REDIS_SENTINEL = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
+ENGINE_VAR = "TICKSTOCK_TEST_ENGINE"
+# Debian's package names: the server, Sentinel and the CLI (valkey-sentinel and
+# valkey-cli are packaged beside valkey-server, bookworm-backports and trixie alike).
+ENGINES = {
+    "redis": ("redis-server", "redis-sentinel", "redis-cli"),
+    "valkey": ("valkey-server", "valkey-sentinel", "valkey-cli"),
+}
+
+
+def engine_from_env(env: Mapping[str, str]) -> str:
+    name = env.get(ENGINE_VAR, "").strip() or "redis"
+    if name not in ENGINES:
+        raise pytest.UsageError(f"{ENGINE_VAR}={name!r}: must be one of {', '.join(ENGINES)}")
+    return name
+
+
+def _binary(name: str) -> str:
+    return shutil.which(name) or f"/usr/bin/{name}"
+
+
+ENGINE = engine_from_env(os.environ)
+SERVER_BIN, SENTINEL_BIN, CLI_BIN = (_binary(b) for b in ENGINES[ENGINE])
 MASTER_NAME = CONTRACT.master_name
 DOWN_AFTER_MS = 1000
 TICKSTOCKPL = [sys.executable, "-m", "tickstockpl"]
 
 
 def need(binary: str) -> None:
+    """Skip without the binary; under CI=true fail instead (the run must test the engine it names)."""
+    if os.access(binary, os.X_OK):
+        return
+    what = f"{binary} not installed ({ENGINE_VAR}={ENGINE})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what}: CI=true, so a missing binary fails the test instead of skipping it", pytrace=False)
+    pytest.skip(what)
+
+
+def server_version(binary: str = SERVER_BIN) -> str:
+    """The version `--version` prints (v=8.0.1 -> 8.0.1), or why there is none."""
     if not os.access(binary, os.X_OK):
-        pytest.skip(f"{binary} not installed")
+        return "not installed"
+    out = subprocess.run([binary, "--version"], check=False, capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"\bv=(\S+)", out)
+    return m.group(1) if m else out.strip() or "version unknown"
 
 
 def free_port() -> int:
@@ -65,12 +103,13 @@ class Proc:
 
 
 def start_redis(tmp: Path, name: str, *extra: str) -> Proc:
-    need(REDIS_SERVER)
+    """A server of the chosen engine (Redis or Valkey, whatever the name says)."""
+    need(SERVER_BIN)
     port = free_port()
     d = tmp / name
     d.mkdir()
     args = [
-        REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
+        SERVER_BIN, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
         "--save", "", "--appendonly", "no", "--daemonize", "no", "--repl-diskless-sync-delay", "0",
         "--logfile", str(d / "redis.log"), *extra,
     ]
@@ -80,7 +119,7 @@ def start_redis(tmp: Path, name: str, *extra: str) -> Proc:
 
 
 def start_sentinel(tmp: Path, name: str, master_port: int, quorum: int = 2) -> Proc:
-    need(REDIS_SENTINEL)
+    need(SENTINEL_BIN)
     port = free_port()
     d = tmp / name
     d.mkdir()
@@ -92,7 +131,7 @@ def start_sentinel(tmp: Path, name: str, master_port: int, quorum: int = 2) -> P
         f"sentinel failover-timeout {MASTER_NAME} 3000\n"
         f"sentinel parallel-syncs {MASTER_NAME} 2\n"
     )
-    proc = Proc(port, d, subprocess.Popen([REDIS_SENTINEL, str(conf)]))
+    proc = Proc(port, d, subprocess.Popen([SENTINEL_BIN, str(conf)]))
     wait_until(lambda: proc.client().ping(), 10, f"sentinel {name} on {port}")
     return proc
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 from conftest import Cluster
-from servers import REDIS_SERVER, Proc, free_port, need, start_redis, wait_until
+from servers import CLI_BIN, Proc, free_port, need, start_redis, wait_until
 from tickstockpl.contract import CONTRACT
 from tickstockpl.endpoints import LiveState, serve
 from tickstockpl.metrics import Metrics
@@ -45,8 +45,8 @@ def test_connected_metric_and_readiness_follow_redis_in_both_modes(tmp_path: Pat
 
 
 def _monitor(port: int, out: Path) -> subprocess.Popen[bytes]:
-    need(REDIS_SERVER)
-    proc = subprocess.Popen(["redis-cli", "-p", str(port), "monitor"], stdout=out.open("wb"))
+    need(CLI_BIN)
+    proc = subprocess.Popen([CLI_BIN, "-p", str(port), "monitor"], stdout=out.open("wb"))
     time.sleep(0.3)
     return proc
 
