@@ -201,6 +201,9 @@ class Connector:
             "socket_keepalive_options": _keepalive_options(),
             "health_check_interval": max(1, int(s.socket_timeout)),
             "retry": self.retry,
+            # No CLIENT SETINFO on connect: the kit's ACL users may not run it on
+            # Valkey 8 (each refusal fills the ACL LOG), and Redis 7.0 rejects the rule.
+            "driver_info": None,
         }
         if s.tls:
             kw.update(
@@ -215,7 +218,7 @@ class Connector:
     def _sentinels(self) -> Sentinel:
         """A client of the Sentinels (each caller its own: redis-py's reorders its list as it asks)."""
         s = self.settings
-        sentinel_kw = {k: v for k, v in self._common_kwargs().items() if k.startswith(("socket_", "ssl"))}
+        sentinel_kw = {k: v for k, v in self._common_kwargs().items() if k.startswith(("socket_", "ssl", "driver_"))}
         # Sentinels answer fast or not at all: a short timeout, so one cut off by a
         # partition costs little, and no retry of their own (the caller's
         # BudgetRetry retries the whole discovery).
