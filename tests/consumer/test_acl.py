@@ -10,6 +10,7 @@ import redis
 import yaml
 from servers import Proc
 from tickstockpl.contract import CONTRACT
+from tickstockpl.replicas import WaitTarget
 from tickstockpl.seen import marked
 from workers import DEAD_LETTER_STREAM, GROUP, STREAM, Running, good
 
@@ -43,6 +44,9 @@ def test_consumer_acl_user_runs_every_script(redis_env: dict[str, str], redis_se
             w.stop()
         assert marked(admin, CONTRACT.seen_prefix, "manual", [3 * 65536 + 1]) == {3 * 65536 + 1}
         assert not admin.exists(CONTRACT.seen_prefix + "manual:0"), "dropped: behind the window"
+        # How many replicas a WAIT asks (ROLE): allowed, so no fallback to the floor alone.
+        as_consumer = redis.Redis(port=redis_server.port, username="tsconsumer", password="secret", driver_info=None)
+        assert WaitTarget(as_consumer).wanted(1) == 1
         # Nothing refused, on either engine: redis-py's CLIENT SETINFO on connect
         # (refused on Valkey 8, which has it) is turned off by the consumer.
         assert not [e for e in admin.acl_log() if e.get("username") == "tsconsumer"], admin.acl_log()

@@ -105,7 +105,7 @@ def test_claims_not_confirmed_by_a_replica_are_published_anyway_with_a_warning(
     assert [e.pattern_id for e in published] == [events[0]["pattern_id"]]
     assert r.exists(CONTRACT.pattern_prefix + events[0]["pattern_id"])
     warned = [rec for rec in caplog.records if rec.getMessage().startswith("pattern claims not confirmed")]
-    assert len(warned) == 1 and warned[0].ctx == {"wanted": 1, "got": 0}  # type: ignore[attr-defined]
+    assert len(warned) == 1 and warned[0].ctx == {"wanted": 1, "got": 0, "suppressed_before": 0}  # type: ignore[attr-defined]
 
 
 def test_claims_confirmed_by_a_replica_need_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

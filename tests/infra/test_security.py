@@ -25,13 +25,13 @@ DANGEROUS = [
 
 ALLOWED = {
     "publisher": [["XADD", STREAM, "*", "data", "{}"], ["PUBLISH", ALL_TICKS, "x"], ["PUBLISH", TICKER, "x"],
-                  ["WAIT", "0", "0"], ["PING"], ["XTRIM", STREAM, "MINID", "~", "0"]],
+                  ["WAIT", "0", "0"], ["ROLE"], ["PING"], ["XTRIM", STREAM, "MINID", "~", "0"]],
     "consumer": [["XREADGROUP", "GROUP", "g", "c", "STREAMS", STREAM, ">"], ["XACK", STREAM, "g", "0-1"],
                  ["XADD", DEAD, "*", "reason", "x"], ["PUBLISH", PATTERNS, "x"], ["SET", OWN_KEY, "1"],
-                 ["SUBSCRIBE", ALL_TICKS], ["EVAL", "return 1", "0"], ["WAIT", "0", "0"]],
+                 ["SUBSCRIBE", ALL_TICKS], ["EVAL", "return 1", "0"], ["WAIT", "0", "0"], ["ROLE"]],
     "monitor": [["INFO"], ["XINFO", "GROUPS", STREAM], ["XLEN", DEAD], ["PING"]],
     "drill": [["XADD", STREAM, "*", "data", "{}"], ["GET", OWN_KEY], ["XRANGE", STREAM, "-", "+"],
-              ["SUBSCRIBE", PATTERNS]],
+              ["SUBSCRIBE", PATTERNS], ["ROLE"]],
     "replication": [["PSYNC", "?", "-1"], ["REPLCONF", "listening-port", "1"]],
     "sentinel": [["INFO"], ["ROLE"], ["PUBLISH", "__sentinel__:hello", "x"], ["CONFIG", "REWRITE"]],
 }

@@ -5,8 +5,9 @@ Order matters for at-least-once without duplicate pattern events:
 1. one pipeline: SET NX each pattern key (claims its pattern_id), mark the
    seen-window of each publisher (bounded, seen.py; drills prove no loss
    with it), XADD dead letters;
-2. WAIT for replicas (TICKSTOCKPL_WAIT_REPLICAS) if new patterns were claimed,
-   so the claims survive a failover;
+2. WAIT for every replica in sync (at least TICKSTOCKPL_WAIT_REPLICAS, see
+   replicas.py) if new patterns were claimed, so the claims survive a failover,
+   even one that also loses a replica;
 3. a second pipeline: PUBLISH the newly claimed patterns, then the source's
    ack (XACK in stream mode).
 
@@ -37,6 +38,7 @@ from tickstockpl.contract import CONTRACT
 from tickstockpl.logs import Throttle
 from tickstockpl.metrics import Metrics
 from tickstockpl.patterns import PatternEvent
+from tickstockpl.replicas import WaitTarget
 from tickstockpl.seen import MARK, SEGMENT_BITS, window_segments
 from tickstockpl.settings import Settings
 
@@ -85,6 +87,8 @@ class Effects:
         self.settings = settings
         self.metrics = metrics
         self._bad_log = Throttle(BAD_TICK_LOG_RATE, BAD_TICK_LOG_BURST)
+        self._wait_log = Throttle(1.0, 5)  # a stalled replica makes every batch short
+        self.wait_target = WaitTarget(client)
 
     def commit(self, batch: Batch, acker: Acker) -> list[PatternEvent]:
         """Apply the batch's side effects, then ack it. Returns events published."""
@@ -113,13 +117,17 @@ class Effects:
 
         claimed = [e for e, ok in zip(batch.patterns, results, strict=False) if ok]
         self.metrics.pattern_repeats.inc(len(batch.patterns) - len(claimed))
-        if claimed and s.wait_replicas > 0:
-            acked = self.client.wait(s.wait_replicas, s.wait_timeout_ms)
-            if acked < s.wait_replicas:
-                log.warning(
-                    "pattern claims not confirmed by replicas; publishing anyway",
-                    extra={"ctx": {"wanted": s.wait_replicas, "got": acked}},
-                )
+        wanted = self.wait_target.wanted(s.wait_replicas) if claimed else 0
+        if wanted:
+            acked = self.client.wait(wanted, s.wait_timeout_ms)
+            if acked < wanted:
+                self.wait_target.short()
+                if self._wait_log.allow():
+                    log.warning(
+                        "pattern claims not confirmed by replicas; publishing anyway",
+                        extra={"ctx": {"wanted": wanted, "got": acked,
+                                       "suppressed_before": self._wait_log.take_dropped()}},
+                    )
         pipe = self.client.pipeline(transaction=False)
         for event in claimed:
             pipe.publish(CONTRACT.channel_patterns, _encoder.encode(event))

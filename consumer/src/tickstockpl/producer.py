@@ -11,9 +11,9 @@
 
 A batch is one pipeline: XADD each tick to the stream (the durable copy, in
 the fields form: one stream field per tick field, see ticks.py), PUBLISH its
-JSON to the all-ticks and the ticker's channel, then WAIT until
-`wait_replicas` replicas have it. Only then is the write confirmed: a tick
-confirmed this way survives a failover. A failed or unconfirmed batch is
+JSON to the all-ticks and the ticker's channel, then WAIT for every replica in
+sync (replicas.py). The write is confirmed once at least `wait_replicas` have
+it: a tick confirmed this way survives a failover. A failed or unconfirmed batch is
 re-sent as is, the same values with the same seq, so the stream may hold a
 tick twice and consumers recognise the copy by `publisher`/`seq` (or, for a
 producer without them, by the tick's content: see ticks.tick_identity).
@@ -37,6 +37,7 @@ import redis
 
 from tickstockpl.connection import RETRYABLE
 from tickstockpl.contract import CONTRACT
+from tickstockpl.replicas import WaitTarget
 from tickstockpl.settings import Settings
 from tickstockpl.ticks import Tick, encode, to_fields
 
@@ -89,7 +90,8 @@ class TickProducer:
         self.stream = stream
         self.maxlen = maxlen
         self.max_age_s = max_age_s
-        self.wait_replicas = wait_replicas
+        self.wait_replicas = wait_replicas  # the floor: fewer is not confirmed
+        self.wait_target = WaitTarget(client)
         self.wait_timeout_ms = wait_timeout_ms
         self.publish_channels = publish_channels
         self.next_seq = first_seq
@@ -141,6 +143,7 @@ class TickProducer:
     def try_once(self, batch: Sequence[Stamped]) -> bool:
         """One attempt: True if the stream has every tick and enough replicas confirmed it."""
         try:
+            wanted = self.wait_target.wanted(self.wait_replicas)
             pipe = self.client.pipeline(transaction=False)
             for b in batch:
                 pipe.xadd(self.stream, b.fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
@@ -151,8 +154,8 @@ class TickProducer:
                 # Once a batch: XADD takes one trim rule, and MAXLEN stays the hard cap.
                 oldest_ms = int((time.time() - self.max_age_s) * 1000)
                 pipe.xtrim(self.stream, minid=f"{max(oldest_ms, 0)}-0", approximate=True)
-            if self.wait_replicas > 0:
-                pipe.wait(self.wait_replicas, self.wait_timeout_ms)
+            if wanted:
+                pipe.wait(wanted, self.wait_timeout_ms)
             results = pipe.execute()
         except RETRYABLE as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -162,8 +165,10 @@ class TickProducer:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("publish refused; will resend batch", extra={"ctx": {"error": str(exc)}})
             return False
-        if self.wait_replicas > 0 and int(results[-1]) < self.wait_replicas:
-            self.last_error = f"WAIT: {results[-1]} of {self.wait_replicas} replicas"
-            return False
+        if wanted and int(results[-1]) < wanted:
+            self.wait_target.short()
+            if int(results[-1]) < self.wait_replicas:
+                self.last_error = f"WAIT: {results[-1]} of {self.wait_replicas} replicas"
+                return False
         return True
 
