@@ -23,13 +23,11 @@ import pytest
 import redis
 from tickstockpl.contract import CONTRACT
 
+# The roles' table of what differs between the engines (binaries among it).
+sys.path.insert(0, str(Path(__file__).parents[2] / "plugins" / "filter"))
+from engine_facts import ENGINES
+
 ENGINE_VAR = "TICKSTOCK_TEST_ENGINE"
-# Debian's package names: the server, Sentinel and the CLI (valkey-sentinel and
-# valkey-cli are packaged beside valkey-server, bookworm-backports and trixie alike).
-ENGINES = {
-    "redis": ("redis-server", "redis-sentinel", "redis-cli"),
-    "valkey": ("valkey-server", "valkey-sentinel", "valkey-cli"),
-}
 
 
 def engine_from_env(env: Mapping[str, str]) -> str:
@@ -44,7 +42,8 @@ def _binary(name: str) -> str:
 
 
 ENGINE = engine_from_env(os.environ)
-SERVER_BIN, SENTINEL_BIN, CLI_BIN = (_binary(b) for b in ENGINES[ENGINE])
+SERVER_BIN, SENTINEL_BIN, CLI_BIN = (
+    _binary(Path(ENGINES[ENGINE][key]).name) for key in ("server_bin", "sentinel_bin", "cli"))
 MASTER_NAME = CONTRACT.master_name
 DOWN_AFTER_MS = 1000
 TICKSTOCKPL = [sys.executable, "-m", "tickstockpl"]
