@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from redis.client import Pipeline
 from servers import Proc, start_redis, wait_until
 from tickstockpl.contract import CONTRACT
 from tickstockpl.effects import Effects
@@ -21,8 +20,8 @@ from workers import DEAD_LETTER_STREAM, GROUP, STREAM, Running, good, pattern_li
 class NoAck:
     """A source with nothing to ack (as pub/sub)."""
 
-    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None:
-        assert ids == []
+    def ack_target(self) -> tuple[str, str] | None:
+        return None
 
 
 class Failing:

@@ -21,7 +21,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import redis
@@ -105,6 +106,17 @@ class BudgetRetry(Retry):
         # stop(pause): sleep up to pause, True if shutting down. A stopping
         # process must not spend the rest of the budget on a dead Redis.
         self.stop: Callable[[float], bool] | None = None
+        self._local = threading.local()
+
+    @contextmanager
+    def once(self) -> Iterator[None]:
+        """Within: a call that fails is not sent again. For a call whose effect may
+        already have run on the old master: sent again, it could run twice."""
+        self._local.once = True
+        try:
+            yield
+        finally:
+            self._local.once = False
 
     def __deepcopy__(self, memo: dict[int, object]) -> BudgetRetry:
         # redis-py deep-copies the retry per client; ours reports to one
@@ -134,6 +146,8 @@ class BudgetRetry(Retry):
                     fail(error, failures)
                 else:
                     fail(error)
+                if getattr(self._local, "once", False):
+                    raise
                 pause = self._backoff.compute(failures)
                 if time.monotonic() + pause > deadline:
                     raise

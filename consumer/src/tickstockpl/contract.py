@@ -44,6 +44,11 @@ class Contract:
         """One key per published pattern_id (SET NX, TTL)."""
         return self.key_prefix + "pattern:"
 
+    @property
+    def commit_guard_prefix(self) -> str:
+        """One key per consumer id: the token of its last commit's first half (effects.py)."""
+        return self.key_prefix + "commit:"
+
     def ticker_channel(self, ticker: str) -> str:
         return self.channel_ticker_prefix + ticker
 

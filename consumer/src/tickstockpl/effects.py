@@ -4,29 +4,36 @@ Order matters for at-least-once without duplicate pattern events:
 
 1. one pipeline: SET NX each pattern key (claims its pattern_id), mark the
    seen-window of each publisher (bounded, seen.py; drills prove no loss
-   with it), XADD dead letters;
+   with it), XADD dead letters, and last SET this consumer's guard key to a
+   fresh token;
 2. WAIT for every replica in sync (at least TICKSTOCKPL_WAIT_REPLICAS, see
    replicas.py) if new patterns were claimed, so the claims survive a failover,
    even one that also loses a replica;
-3. a second pipeline: PUBLISH the newly claimed patterns, then the source's
-   ack (XACK in stream mode).
+3. one script: if the guard holds the token, PUBLISH the newly claimed
+   patterns and ack the source's ids (XACK in stream mode); if not, refuse
+   (CommitMoved) and leave the batch pending.
 
-The ack waits for a second round trip because a pipeline is not a
-transaction: Redis would run an ack queued behind a refused effect (say,
-WRONGTYPE), and the batch would be acked without it. If the master dies
-before 2, the claims may be lost and the redelivered ticks claim and publish
-them once. If it dies between 2 and 3 the claims survive and the event is not
-re-sent: we prefer a missed event to a second one. A Lua "SET NX then
-PUBLISH" would publish before the claim is replicated, so a failover could
-replay it; hence the WAIT in between.
+The guard is there because the client retries a command on the new master
+after a failover: a WAIT or an ack sent after the master died would run on a
+server that may lack step 1 (replication is asynchronous), and the batch
+would be acked without its marks (a tick lost) or published without its
+claims (an event sent twice on redelivery). Replication keeps order, so a
+server that has the token has all of step 1. Steps 1 and 3 are apart because
+a pipeline is not a transaction: Redis would run an ack queued behind a
+refused effect (say, WRONGTYPE). If the master dies before 2, the claims may
+be lost and the redelivered ticks claim and publish them once. If it dies
+between 2 and 3 the claims survive and the event is not re-sent: we prefer a
+missed event to a second one.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +41,7 @@ import msgspec
 import redis
 from redis.client import Pipeline
 
+from tickstockpl.connection import RETRYABLE
 from tickstockpl.contract import CONTRACT
 from tickstockpl.logs import Throttle
 from tickstockpl.metrics import Metrics
@@ -75,20 +83,52 @@ class Batch:
 
 
 class Acker(Protocol):
-    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None: ...
+    def ack_target(self) -> tuple[str, str] | None:
+        """(stream, group) the batch's ids are acked in; None: nothing to ack (pub/sub)."""
+        ...
+
+
+class CommitMoved(redis.RedisError):
+    """The master changed between the two halves of a commit: the batch stays pending."""
+
+
+GUARD_TTL_MS = 60_000  # far longer than one commit; one key per consumer id
+# The second half of a commit, all or nothing and only where the first half is.
+# KEYS: guard, [stream]; ARGV: token, pattern channel, group, ids, events... The ids are one
+# space-separated argument instead of thousands: packing arguments costs more than the work.
+COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('TSMOVED the first half of this commit is not on this server')
+end
+redis.call('SET', KEYS[1], '-', 'KEEPTTL')  -- spent: the same commit sent again is refused
+for i = 5, #ARGV do redis.call('PUBLISH', ARGV[2], ARGV[i]) end
+if KEYS[2] then
+  local ids = {}
+  for id in string.gmatch(ARGV[4], '%S+') do
+    ids[#ids + 1] = id
+    if #ids == 4000 then redis.call('XACK', KEYS[2], ARGV[3], unpack(ids)); ids = {} end
+  end
+  if #ids > 0 then redis.call('XACK', KEYS[2], ARGV[3], unpack(ids)) end
+end
+return 0
+"""
 
 
 class Effects:
     def __init__(
-        self, client: redis.Redis, settings: Settings, metrics: Metrics, seen_prefix: str = CONTRACT.seen_prefix
+        self, client: redis.Redis, settings: Settings, metrics: Metrics, seen_prefix: str = CONTRACT.seen_prefix,
+        once: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
+        """once: a context in which the client sends a failed call only once (BudgetRetry.once)."""
         self.client = client
+        self.once = once
         self.seen_prefix = seen_prefix
         self.settings = settings
         self.metrics = metrics
         self._bad_log = Throttle(BAD_TICK_LOG_RATE, BAD_TICK_LOG_BURST)
         self._wait_log = Throttle(1.0, 5)  # a stalled replica makes every batch short
         self.wait_target = WaitTarget(client)
+        self.guard = CONTRACT.commit_guard_prefix + settings.consumer_id
 
     def commit(self, batch: Batch, acker: Acker) -> list[PatternEvent]:
         """Apply the batch's side effects, then ack it. Returns events published."""
@@ -113,6 +153,8 @@ class Effects:
                 approximate=True,
             )
         self._mark(pipe, batch.seen)
+        token = secrets.token_hex(8)
+        pipe.set(self.guard, token, px=GUARD_TTL_MS)
         results = pipe.execute()  # raises if Redis refused any effect: no ack then
 
         claimed = [e for e, ok in zip(batch.patterns, results, strict=False) if ok]
@@ -128,11 +170,21 @@ class Effects:
                         extra={"ctx": {"wanted": wanted, "got": acked,
                                        "suppressed_before": self._wait_log.take_dropped()}},
                     )
-        pipe = self.client.pipeline(transaction=False)
-        for event in claimed:
-            pipe.publish(CONTRACT.channel_patterns, _encoder.encode(event))
-        acker.queue_ack(pipe, batch.ack_ids)
-        pipe.execute()
+        target = acker.ack_target() if batch.ack_ids else None
+        keys = [self.guard, target[0]] if target else [self.guard]
+        try:
+            # Once: run again on a new master it could publish twice. EVAL, not
+            # EVALSHA: a freshly promoted master has an empty script cache.
+            with self.once():
+                self.client.eval(COMMIT, len(keys), *keys, token, CONTRACT.channel_patterns,
+                                 target[1] if target else "", b" ".join(batch.ack_ids) if target else b"",
+                                 *(_encoder.encode(e) for e in claimed))
+        except RETRYABLE as exc:
+            raise CommitMoved(f"the master went away during the commit: {exc}") from exc
+        except redis.ResponseError as exc:
+            if str(exc).startswith("TSMOVED"):
+                raise CommitMoved(str(exc)) from None
+            raise
         for event in claimed:
             self.metrics.patterns.labels(event.pattern_type).inc()
         for reason, detail, _raw, entry_id in batch.dead:

@@ -20,7 +20,6 @@ import logging
 from typing import Any
 
 import redis
-from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tickstockpl.connection import ReplyTooLarge
@@ -117,8 +116,8 @@ class PubSubSource:
     def close(self) -> None:
         self._pubsub.close()
 
-    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None:
-        pass
+    def ack_target(self) -> tuple[str, str] | None:
+        return None
 
     def fetch(self) -> Fetched | None:
         try:

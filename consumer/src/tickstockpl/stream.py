@@ -26,7 +26,6 @@ import time
 from typing import Any
 
 import redis
-from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tickstockpl.connection import ReplyTooLarge
@@ -55,19 +54,6 @@ for i = 1, #info, 2 do
 end
 return out
 """
-
-# KEYS[1] stream; ARGV[1] group, ARGV[2] ids (space separated). One argument
-# instead of thousands: packing arguments costs more than the server work.
-_ACK = """
-local ids = {}
-for id in string.gmatch(ARGV[2], '%S+') do
-  ids[#ids + 1] = id
-  if #ids == 4000 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)); ids = {} end
-end
-if #ids > 0 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
-return 0
-"""
-
 
 # Our pending entries after ARGV[3], one XREADGROUP at a time so each is
 # measured before the next is read. KEYS[1] stream; ARGV: group, consumer,
@@ -162,11 +148,8 @@ class StreamSource:
     def observe(self, batch: Batch) -> None:
         pass
 
-    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None:
-        if ids:
-            s = self.settings
-            # EVAL, not EVALSHA: a freshly promoted master has an empty script cache.
-            pipe.eval(_ACK, 1, s.stream, s.group, b" ".join(ids))
+    def ack_target(self) -> tuple[str, str] | None:
+        return self.settings.stream, self.settings.group
 
     def fetch(self) -> Fetched | None:
         try:

@@ -19,11 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from redis.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tickstockpl.connection import RETRYABLE, Connector, format_address
-from tickstockpl.effects import Batch, Effects
+from tickstockpl.effects import Batch, CommitMoved, Effects
 from tickstockpl.endpoints import LiveState
 from tickstockpl.metrics import Metrics
 from tickstockpl.notify import Notifier
@@ -76,8 +75,8 @@ class Source(Protocol):
     def observe(self, batch: Batch) -> None:
         """Look at a processed batch before it is committed (pub/sub: sequence gaps)."""
 
-    def queue_ack(self, pipe: Pipeline, ids: list[bytes]) -> None:
-        """Append the ack of these ids to pipe (Effects decides when)."""
+    def ack_target(self) -> tuple[str, str] | None:
+        """(stream, group) a batch's ids are acked in (Effects decides when); None: no ack."""
 
     def stats(self) -> dict[str, Any]: ...
 
@@ -118,7 +117,8 @@ class Worker:
         self.notifier = notifier or Notifier()
         self.source = source or make_source(settings, connector, self.metrics)
         self.processor = Processor(settings)
-        self.effects = Effects(connector.client, settings, self.metrics, self.source.seen_prefix)
+        self.effects = Effects(connector.client, settings, self.metrics, self.source.seen_prefix,
+                               once=connector.retry.once)
         self.processed = 0
         self._generation = -1  # connector generation the source was opened for; -1: reopen
         self._reconnects = 0  # connector reconnects when the source was opened
@@ -134,6 +134,11 @@ class Worker:
             try:
                 self._turn()
                 self.state.connected = True
+            except CommitMoved as exc:
+                # Not acked: the batch is read again where the master now is.
+                self._generation = -1
+                log.warning("the master changed during a commit; reading the batch again",
+                            extra={"ctx": {"error": str(exc)}})
             except RETRYABLE as exc:  # before ResponseError: ReadOnlyError is both
                 self.state.connected = False
                 self._generation = -1  # a batch may be delivered but not acked: re-drain
