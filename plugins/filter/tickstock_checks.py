@@ -97,6 +97,15 @@ def secrets(value: Any, names: Sequence[str]) -> str | None:
             problem = password(pw)
             if problem:
                 return f"{name}: {problem}"
+    owner: dict[str, str] = {}
+    for name in names:
+        item = value[name]
+        for pw in item if isinstance(item, list) else [item]:
+            if owner.setdefault(pw, name) != name:
+                # Ansible also masks a module's password wherever it appears in
+                # the result: CONFIG GET masterauth would never compare equal.
+                return (f"{owner[pw]} and {name} share a password: give each its own (one process could "
+                        "log in as the other, and the runs would never report 0 changed)")
     return None
 
 

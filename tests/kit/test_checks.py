@@ -70,6 +70,15 @@ def test_rules(rule, value, args, ok):
         assert p.startswith("some_var: ")
 
 
+def test_secrets_must_not_share_a_password():
+    good = {"redis_admin": GOOD, "redis_replication": GOOD + "-2"}
+    assert tickstock_invalid([["tickstock_secrets", good, "secrets", list(good)]]) == []
+    rotating = {**good, "redis_replication": [GOOD + "-3", GOOD]}  # the admin's, as its old one
+    (msg,) = tickstock_invalid([["tickstock_secrets", rotating, "secrets", list(good)]])
+    assert msg.startswith("tickstock_secrets: redis_admin and redis_replication share a password")
+    assert GOOD not in msg
+
+
 def test_password_never_shown():
     (msg,) = tickstock_invalid([["redis_server_password", "short-secret", "password"]])
     assert "short-secret" not in msg
