@@ -156,6 +156,18 @@ class Cluster:
         )
         return int(addr[1])
 
+    def failover(self, timeout: float = 15) -> None:
+        """SENTINEL FAILOVER, asked again while Sentinel answers NOGOODSLAVE: it only promotes a
+        replica it has had INFO from, and its first INFO of a new replica may still be on its way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sentinels[0].client().execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
+                return
+            except redis.ResponseError as exc:
+                if "NOGOODSLAVE" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 def subprocess_env(extra: dict[str, str]) -> dict[str, str]:

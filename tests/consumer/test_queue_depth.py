@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import Cluster
-from servers import MASTER_NAME, Proc, wait_until
+from servers import Proc, wait_until
 from tickstockpl import stream as stream_module
 from tickstockpl.depth import QueueDepth
 from workers import GROUP, STREAM, Running, good
@@ -56,7 +56,7 @@ def test_queue_depth_follows_the_master_in_use_through_a_failover(
     depth = w.consumer.metrics.queue_depth._value.get
     try:
         w.wait(lambda: depth() == 10, what="depth on the first master")
-        small_cluster.sentinels[0].client().execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
+        small_cluster.failover()
         w.wait(lambda: w.consumer.conn.failovers >= 1, 20, "consumer sees the failover")
         w.wait(lambda: depth() == 0, 10, "depth read from the new master")
     finally:

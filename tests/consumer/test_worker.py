@@ -128,7 +128,7 @@ def test_failover_re_drains_entries_the_new_master_holds_pending(small_cluster: 
         replica.xgroup_setid(STREAM, GROUP, "0")
         replica.xreadgroup(GROUP, "c1", {STREAM: ">"})
         assert replica.xpending(STREAM, GROUP)["pending"] == n
-        c.sentinels[0].client().execute_command("SENTINEL", "FAILOVER", c.env()["REDIS_SENTINEL_MASTER"])
+        c.failover()
         wait_until(lambda: c.master_port() == c.replicas[0].port, 15, "failover")
         # What Sentinel does to the old master on its next INFO round, 10 s later.
         c.master.client().replicaof("127.0.0.1", c.replicas[0].port)
