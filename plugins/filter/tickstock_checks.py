@@ -2,7 +2,7 @@
 
 Each role's tasks/validate.yml hands a list of checks to ``tickstock_invalid``
 and fails with the messages it returns, each naming its variable. The rules
-are plain functions so that tests/plugins/test_tickstock_checks.py can call
+are plain functions so that tests/kit/test_checks.py can call
 them without Ansible.
 
 A check is ``[variable_name, value, rule, *arguments]``.
@@ -88,6 +88,7 @@ def secrets(value: Any, names: Sequence[str]) -> str | None:
     missing = [n for n in names if n not in value]
     if missing:
         return f"lacks {', '.join(missing)}"
+    owner: dict[str, str] = {}
     for name in names:
         item = value[name]
         items = item if isinstance(item, list) else [item]
@@ -97,10 +98,6 @@ def secrets(value: Any, names: Sequence[str]) -> str | None:
             problem = password(pw)
             if problem:
                 return f"{name}: {problem}"
-    owner: dict[str, str] = {}
-    for name in names:
-        item = value[name]
-        for pw in item if isinstance(item, list) else [item]:
             if owner.setdefault(pw, name) != name:
                 # Ansible also masks a module's password wherever it appears in
                 # the result: CONFIG GET masterauth would never compare equal.
