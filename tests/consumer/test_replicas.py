@@ -18,7 +18,7 @@ from tickstockpl.contract import CONTRACT
 from tickstockpl.effects import Effects
 from tickstockpl.metrics import Metrics
 from tickstockpl.producer import TickProducer
-from tickstockpl.replicas import REFRESH_S, WaitTarget
+from tickstockpl.replicas import REFRESH_S, Role, WaitTarget
 from tickstockpl.settings import Settings
 
 TIMEOUT_MS = 400
@@ -47,6 +47,9 @@ def test_target_is_every_replica_in_sync_at_least_the_floor(
     master_two_replicas: tuple[Proc, list[Proc]], redis_server: Proc
 ) -> None:
     master, replicas = master_two_replicas
+    assert Role.of(master.client()) == Role("master", 2)
+    replica_role = Role.of(replicas[0].client())
+    assert replica_role.name != "master" and replica_role.replicas == 0
     now = [0.0]
     target = WaitTarget(master.client(), clock=lambda: now[0])
     assert (target.wanted(0), target.wanted(1), target.wanted(3)) == (0, 2, 3)

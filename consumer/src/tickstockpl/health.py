@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from tickstockpl.connection import Connector, format_address
+from tickstockpl.replicas import Role
 
 
 def check(connector: Connector) -> dict[str, Any]:
@@ -17,8 +18,7 @@ def check(connector: Connector) -> dict[str, Any]:
         started = time.perf_counter()
         client.ping()
         result["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        role: Any = client.execute_command("ROLE")  # type: ignore[no-untyped-call]
-        result["role"] = role[0].decode() if isinstance(role[0], bytes) else str(role[0])
+        result["role"] = Role.of(client).name
         result["master"] = format_address(connector.master_address())
         if result["role"] == "master":
             result["redis"] = "healthy"

@@ -14,12 +14,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
 log = logging.getLogger(__name__)
 REFRESH_S = 1.0  # one ROLE a second at most: a new or lost replica is seen within it
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A node's ROLE reply: its role, and on a master the replicas in sync."""
+
+    name: str
+    replicas: int = 0
+
+    @classmethod
+    def of(cls, client: redis.Redis) -> Role:
+        reply: Any = client.execute_command("ROLE")  # type: ignore[no-untyped-call]
+        # master: [b"master", offset, [[ip, port, offset], ...]]; replica: [b"slave", ip, port, state, offset]
+        name = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+        listed = reply[2] if name == "master" and isinstance(reply[2], list) else []
+        return cls(name, len(listed))
 
 
 class WaitTarget:
@@ -48,11 +65,9 @@ class WaitTarget:
         if self._role_refused:
             return 0
         try:
-            role: Any = self.client.execute_command("ROLE")  # type: ignore[no-untyped-call]
+            return Role.of(self.client).replicas
         except redis.exceptions.NoPermissionError:
             # An ACL user of an older kit: confirm with the floor alone, and say so once.
             self._role_refused = True
             log.warning("ROLE refused to this user: WAIT asks only TICKSTOCKPL_WAIT_REPLICAS replicas")
             return 0
-        # [b"master", offset, [[ip, port, offset], ...]]; a replica answers no list
-        return len(role[2]) if len(role) > 2 and isinstance(role[2], list) else 0
