@@ -32,6 +32,30 @@ _ENGINE_DEFAULTS = yaml.safe_load((ROOT / "roles/tickstock_engine/defaults/main.
 DEFAULT_ENGINE = _ENGINE_DEFAULTS["tickstock_engine_name"]
 
 
+# Written by molecule/failover after a password rotation passed: the passwords
+# in use (Molecule rebuilds the inventory before verify, dropping the
+# scenario's host_vars that held them).
+SECRETS_IN_USE = Path(EPHEMERAL, "secrets-in-use.yml") if EPHEMERAL else None
+
+
+def secrets_of(host):
+    """tickstock_secrets as the kit uses them now: the inventory's, or a rotation's new ones."""
+    secrets = dict(plain(host.ansible.get_variables())["tickstock_secrets"])
+    if SECRETS_IN_USE is not None and SECRETS_IN_USE.exists():
+        secrets.update(yaml.safe_load(SECRETS_IN_USE.read_text())["tickstock_secrets_new"])
+    return secrets
+
+
+def current(secret):
+    """The password clients log in with: the first of a rotation's pair."""
+    return secret[0] if isinstance(secret, list) else secret
+
+
+def every_password(secrets):
+    """Each password of tickstock_secrets, both of a rotation's pair."""
+    return [p for secret in secrets.values() for p in (secret if isinstance(secret, list) else [secret])]
+
+
 def host_engine(host):
     """The engine facts (packages, units, paths, user, CLI) of a host, as the roles see them."""
     return engine_facts(plain(host.ansible.get_variables()).get("tickstock_engine_name", DEFAULT_ENGINE))
@@ -55,7 +79,7 @@ class Node:
         self.name = name
         self.host = host
         self.vars = plain(host.ansible.get_variables())
-        self.secrets = self.vars["tickstock_secrets"]
+        self.secrets = secrets_of(host)
         self.master_name = self.vars.get("tickstock_master_name", CONTRACT["master_name"])
         self.engine = engine_facts(self.vars.get("tickstock_engine_name", DEFAULT_ENGINE))
 
@@ -67,8 +91,7 @@ class Node:
 
     def password(self, kind, user):
         """The password clients use now for user ("redis" or "sentinel" kind)."""
-        secret = self.secrets[f"{kind}_{user}"]
-        return secret[0] if isinstance(secret, list) else secret
+        return current(self.secrets[f"{kind}_{user}"])
 
     def redis(self, *args, user="admin", password=True, port=REDIS_PORT):
         """Run the engine's CLI as an ACL user (admin unless told); the password goes in the environment."""

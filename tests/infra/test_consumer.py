@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
-from conftest import CONTRACT, plain, wait_for
+from conftest import CONTRACT, current, secrets_of, wait_for
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get(
     "TESTINFRA_INVENTORY",
@@ -62,8 +62,7 @@ r = sen.master_for(env["REDIS_SENTINEL_MASTER"], decode_responses=True)
 def _py(host, code: str):
     """Run `code` after the prelude on the host, logged in to Redis as the admin
     (the consumer host itself holds no admin password); it prints one JSON value."""
-    secret = plain(host.ansible.get_variables())["tickstock_secrets"]["redis_admin"]
-    admin = secret[0] if isinstance(secret, list) else secret
+    admin = current(secrets_of(host)["redis_admin"])
     prelude = _PRELUDE.replace("ADMIN_PASSWORD", repr(admin))
     out = host.check_output("%s -c %s", VENV_PY, prelude + code)
     return json.loads(out)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import testinfra
 import yaml
-from conftest import CONTRACT, wait_for
+from conftest import CONTRACT, current, every_password, secrets_of, wait_for
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ.get(
@@ -94,11 +94,10 @@ def test_debian_single_instance_unit_masked(host):
 
 def test_passwords_only_in_files_of_the_exporter_account(host):
     """0600 files of redis-exporter; never on argv, in the environment or in the options."""
-    every = host.ansible.get_variables()["tickstock_secrets"]
-    monitor = {"redis": every["redis_monitor"], "sentinel": every["sentinel_monitor"]}
-    secrets = {name: value[0] if isinstance(value, list) else value for name, value in monitor.items()}
+    every = secrets_of(host)
+    secrets = {"redis": current(every["redis_monitor"]), "sentinel": current(every["sentinel_monitor"])}
     # No password of the kit at all may show up where the exporter runs.
-    everything = [p for v in every.values() for p in (v if isinstance(v, list) else [v])]
+    everything = every_password(every)
     directory = host.file(CONFIG_DIR)
     assert (directory.user, directory.group, directory.mode) == ("root", "redis-exporter", 0o750)
     assert host.user("redis-exporter").shell == "/usr/sbin/nologin"

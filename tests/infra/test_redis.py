@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, host_engine, pairs, wait_for
+from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, every_password, host_engine, pairs, wait_for
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 # Per-host tests run on the Redis hosts only, not on consumer hosts.
@@ -158,5 +158,5 @@ def test_status_playbook_reads_every_node(cluster, expected_master):
     assert re.search(r"STREAM \S+ on \S+: length \d+, dead letters \d+", out), out[-4000:]
     assert re.search(r"PATTERN EVENTS in a \d+ s sample: \d+", out), out[-4000:]
     node = next(iter(cluster.values()))
-    passwords = [p for secret in node.secrets.values() for p in (secret if isinstance(secret, list) else [secret])]
+    passwords = every_password(node.secrets)
     assert not [p for p in passwords if p in out], "status.yml printed a password"
