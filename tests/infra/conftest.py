@@ -46,6 +46,17 @@ def secrets_of(host):
     return secrets
 
 
+def playbook_secrets(directory, secrets):
+    """ansible-playbook options for a run against the scenario's inventory: after a rotation, the passwords in use."""
+    if SECRETS_IN_USE is None or not SECRETS_IN_USE.exists():
+        return []
+    path = Path(directory, "secrets-in-use.yml")
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(yaml.safe_dump({"tickstock_secrets": secrets}))
+    return ["-e", f"@{path}"]
+
+
 def current(secret):
     """The password clients log in with: the first of a rotation's pair."""
     return secret[0] if isinstance(secret, list) else secret

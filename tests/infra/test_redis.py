@@ -8,7 +8,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import INVENTORY, REDIS_PORT, SENTINEL_PORT, every_password, host_engine, pairs, wait_for
+from conftest import (
+    INVENTORY,
+    REDIS_PORT,
+    SENTINEL_PORT,
+    every_password,
+    host_engine,
+    pairs,
+    playbook_secrets,
+    wait_for,
+)
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 # Per-host tests run on the Redis hosts only, not on consumer hosts.
@@ -142,11 +151,13 @@ def test_never_bound_to_all_addresses(cluster):
         assert pairs(node.redis("CONFIG", "GET", "min-replicas-to-write"))["min-replicas-to-write"] == "1"
 
 
-def test_status_playbook_reads_every_node(cluster, expected_master):
+def test_status_playbook_reads_every_node(cluster, expected_master, tmp_path):
     """playbooks/status.yml (the tickstock_redis module, TLS when on) reads every node and prints no password."""
     root = Path(__file__).resolve().parents[2]
+    node = next(iter(cluster.values()))
     run = subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(root / "playbooks" / "status.yml")],
+        ["ansible-playbook", "-i", INVENTORY, str(root / "playbooks" / "status.yml"),
+         *playbook_secrets(tmp_path, node.secrets)],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "ANSIBLE_CONFIG": str(root / "ansible.cfg")},
     )
@@ -157,6 +168,5 @@ def test_status_playbook_reads_every_node(cluster, expected_master):
         assert re.search(rf"\b{re.escape(name)}\s+{master}\s+master\b", out), out[-4000:]
     assert re.search(r"STREAM \S+ on \S+: length \d+, dead letters \d+", out), out[-4000:]
     assert re.search(r"PATTERN EVENTS in a \d+ s sample: \d+", out), out[-4000:]
-    node = next(iter(cluster.values()))
     passwords = every_password(node.secrets)
     assert not [p for p in passwords if p in out], "status.yml printed a password"
