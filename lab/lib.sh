@@ -4,7 +4,7 @@ LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_IMAGE_REPO=${LAB_IMAGE_REPO:-tickstock-lab/bookworm-systemd}
 LAB_IMAGE="$LAB_IMAGE_REPO:latest"
 # The Debian releases lab/image builds a base image of: bookworm for the lab and
-# most scenarios, trixie (Debian 13) for molecule/trixie.
+# most scenarios, trixie (Debian 13) for molecule/platforms.
 LAB_RELEASES=${LAB_RELEASES:-bookworm trixie}
 # One venv per checkout and pin set: the consumer is installed editable from this checkout.
 LAB_VENV=${LAB_VENV:-/opt/tickstock-redis-ha/venv-$( (echo "$LAB_ROOT"; cat "$LAB_ROOT/requirements.txt" "$LAB_ROOT/consumer/pyproject.toml" 2>/dev/null || true) | sha256sum | cut -c1-12)}

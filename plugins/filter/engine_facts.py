@@ -3,6 +3,7 @@
     tickstock_engine_name | tickstock_engine_facts -> {packages, units, paths, user, CLI, ...}
     dpkg_version | tickstock_engine_version -> "8.1.1"
     engine_facts | tickstock_engine_options(version) -> {option: value} the installed version has
+    engine_facts | tickstock_engine_suite(release) -> "bookworm-backports" for Valkey on Debian 12, else ""
     acl_users | tickstock_engine_acl_users(engine_facts, version, replication_user) -> the users, with
         what those options need added to the replication user's rules
 
@@ -79,6 +80,11 @@ OPTIONS: list[tuple[str, tuple[int, int], str, str, str]] = [
     ("valkey", (8, 0), "dual-channel-replication-enabled", "yes", "+sync"),
 ]
 
+# Where Debian carries an engine outside a release's own suites: Valkey is in
+# Debian 13, and in Debian 12 only in bookworm-backports (8.0.1, the same
+# layout as 13's packages: checked with dpkg -L).
+SUITES: dict[tuple[str, str], str] = {("valkey", "bookworm"): "bookworm-backports"}
+
 _VERSION = re.compile(r"^(?:[0-9]+:)?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?")
 
 
@@ -127,6 +133,11 @@ def engine_acl_users(users: Mapping[str, str], facts: Mapping[str, Any], version
     return out
 
 
+def engine_suite(facts: Mapping[str, Any], release: Any) -> str:
+    """The apt suite the engine's packages come from on this Debian release; '' for the release's own."""
+    return SUITES.get((str(facts.get("name")), str(release)), "")
+
+
 def engine_rule(value: Any) -> str | None:
     """tickstock_invalid's rule "engine": one of the engines of the table."""
     if value in ENGINES:
@@ -141,4 +152,5 @@ class FilterModule:
             "tickstock_engine_version": engine_version,
             "tickstock_engine_options": engine_options,
             "tickstock_engine_acl_users": engine_acl_users,
+            "tickstock_engine_suite": engine_suite,
         }

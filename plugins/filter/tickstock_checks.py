@@ -32,6 +32,7 @@ _SYSTEMD_SIZE = re.compile(r"^([0-9]+[KMGT]?|[0-9]{1,2}%|100%|infinity)$")
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _IP_ALLOW_KEYWORDS = ("localhost", "link-local", "multicast")
+_APT_URI = re.compile(r"https?://[^\s]+")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$")
 
 Rule = Callable[..., str | None]
@@ -272,6 +273,13 @@ def networks(value: Any) -> str | None:
     return None
 
 
+def apt_uri(value: Any) -> str | None:
+    """An http(s) mirror URI for an apt sources file (one line: nothing could be injected after it)."""
+    if not isinstance(value, str) or not _APT_URI.fullmatch(value):
+        return "must be an http:// or https:// URI without spaces, such as http://deb.debian.org/debian"
+    return None
+
+
 RULES: dict[str, Rule] = {
     "int_range": int_range,
     "port": port,
@@ -295,6 +303,7 @@ RULES: dict[str, Rule] = {
     "abs_path": abs_path,
     "duration": duration,
     "engine": engine_rule,
+    "apt_uri": apt_uri,
 }
 
 

@@ -20,6 +20,12 @@ GOOD = "a-good-password-1234"
     ("rule", "value", "args", "ok"),
     [
         ("port", 6380, [], True),
+        ("apt_uri", "http://deb.debian.org/debian", [], True),
+        ("apt_uri", "https://mirror.example/debian/", [], True),
+        ("apt_uri", "http://m/debian\nSuites: sid", [], False),
+        ("apt_uri", "ftp://m/debian", [], False),
+        ("apt_uri", "http://m/debian\n", [], False),
+        ("apt_uri", "", [], False),
         ("port", "70000", [], False),
         ("port", 0, [], False),
         ("port", True, [], False),

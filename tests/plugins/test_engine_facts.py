@@ -1,7 +1,15 @@
 from __future__ import annotations
 
 import pytest
-from engine_facts import ENGINES, engine_acl_users, engine_facts, engine_options, engine_rule, engine_version
+from engine_facts import (
+    ENGINES,
+    engine_acl_users,
+    engine_facts,
+    engine_options,
+    engine_rule,
+    engine_suite,
+    engine_version,
+)
 from tickstock_checks import tickstock_invalid
 
 
@@ -100,3 +108,12 @@ def test_valkey_dual_channel_lets_the_replication_user_sync() -> None:
 )
 def test_users_unchanged_without_an_option(engine: str, dpkg: str, enabled: bool) -> None:
     assert engine_acl_users(USERS, engine_facts(engine), dpkg, "replication", enabled) == USERS
+
+
+@pytest.mark.parametrize(
+    ("engine", "release", "suite"),
+    [("valkey", "bookworm", "bookworm-backports"), ("valkey", "trixie", ""), ("redis", "bookworm", ""),
+     ("redis", "trixie", "")],
+)
+def test_valkey_comes_from_backports_on_debian_12_only(engine: str, release: str, suite: str) -> None:
+    assert engine_suite(engine_facts(engine), release) == suite
