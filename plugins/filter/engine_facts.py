@@ -4,6 +4,7 @@
     dpkg_version | tickstock_engine_version -> "8.1.1"
     engine_facts | tickstock_engine_options(version) -> {option: value} the installed version has
     engine_facts | tickstock_engine_suite(release) -> "bookworm-backports" for Valkey on Debian 12, else ""
+    ansible_local | tickstock_engine_switch(engine_facts, deployments) -> [why this run must not go on]
     acl_users | tickstock_engine_acl_users(engine_facts, version, replication_user) -> the users, with
         what those options need added to the replication user's rules
 
@@ -138,6 +139,32 @@ def engine_suite(facts: Mapping[str, Any], release: Any) -> str:
     return SUITES.get((str(facts.get("name")), str(release)), "")
 
 
+def engine_switch(local: Any, facts: Mapping[str, Any], deployments: Any) -> list[str]:
+    """Why a run must stop before it changes the engine of a deployed host: one line per deployment, [] to go on.
+
+    `local` is the host's local facts (ansible_local); `deployments` names the
+    roles' facts to compare (redis_server, redis_sentinel). A new engine would
+    start beside the old one on the same port, and empty: the migration
+    (playbooks/rolling-restart.yml -e drill_rolling_action=migrate) moves a tier
+    one host at a time under load instead, setting each old fact aside. A fact
+    without an engine is from a release that did not record it: nothing to compare.
+    """
+    want = facts.get("name")
+    out = []
+    for name in deployments or []:
+        fact = local.get(name) if isinstance(local, Mapping) else None
+        have = fact.get("engine") if isinstance(fact, Mapping) and fact.get("deployed") else None
+        if have and have != want:
+            out.append(
+                f"tickstock_engine_name is {want!r}, but {name} was deployed here with {have!r} and still runs it."
+                f" A deployed tier changes engine only through the migration: ansible-playbook"
+                f" playbooks/rolling-restart.yml -e drill_rolling_action=migrate -e drill_migrate_engine={want}"
+                f" (README \"Moving from Redis to Valkey\"); until it has run on every host,"
+                f" keep tickstock_engine_name {have!r}."
+            )
+    return out
+
+
 def engine_rule(value: Any) -> str | None:
     """tickstock_invalid's rule "engine": one of the engines of the table."""
     if value in ENGINES:
@@ -153,4 +180,5 @@ class FilterModule:
             "tickstock_engine_options": engine_options,
             "tickstock_engine_acl_users": engine_acl_users,
             "tickstock_engine_suite": engine_suite,
+            "tickstock_engine_switch": engine_switch,
         }

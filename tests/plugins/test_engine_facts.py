@@ -8,6 +8,7 @@ from engine_facts import (
     engine_options,
     engine_rule,
     engine_suite,
+    engine_switch,
     engine_version,
 )
 from tickstock_checks import tickstock_invalid
@@ -117,3 +118,34 @@ def test_users_unchanged_without_an_option(engine: str, dpkg: str, enabled: bool
 )
 def test_valkey_comes_from_backports_on_debian_12_only(engine: str, release: str, suite: str) -> None:
     assert engine_suite(engine_facts(engine), release) == suite
+
+
+@pytest.mark.parametrize(
+    ("fact", "want", "refused"),
+    [
+        (None, "valkey", False),  # a new host
+        ({"deployed": True, "engine": "redis"}, "redis", False),
+        ({"deployed": True, "engine": "valkey"}, "valkey", False),
+        ({"deployed": True}, "valkey", False),  # a fact from before the engine was recorded
+        ({"deployed": True, "engine": "redis"}, "valkey", True),
+        ({"deployed": True, "engine": "valkey"}, "redis", True),
+        ({"deployed": False, "engine": "redis"}, "valkey", False),
+    ],
+)
+def test_a_deployed_engine_changes_only_through_the_migration(fact: dict[str, object] | None, want: str,
+                                                              refused: bool) -> None:
+    local = {"redis_server": fact} if fact is not None else {}
+    why = engine_switch(local, engine_facts(want), ["redis_server", "redis_sentinel"])
+    assert len(why) == int(refused)
+    if refused:
+        assert why[0].startswith(f"tickstock_engine_name is {want!r}, but redis_server was deployed here with")
+        assert "drill_rolling_action=migrate" in why[0]
+
+
+def test_only_the_named_deployments_are_compared() -> None:
+    # Mid-migration: the server moved, the Sentinel on the same host not yet.
+    local = {"redis_server": {"deployed": True, "engine": "valkey"},
+             "redis_sentinel": {"deployed": True, "engine": "redis"}}
+    assert engine_switch(local, engine_facts("valkey"), ["redis_server"]) == []
+    assert len(engine_switch(local, engine_facts("valkey"), ["redis_server", "redis_sentinel"])) == 1
+    assert len(engine_switch(local, engine_facts("redis"), ["redis_server", "redis_sentinel"])) == 1
