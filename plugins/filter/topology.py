@@ -6,6 +6,7 @@
                                                            views, agreed, down_after_ms, ...}
     tickstock_replica_ok(info, master_host, addr_map, min_offset=0) -> bool
     tickstock_master_ok(info, replicas)                 -> bool
+    tickstock_sentinel_sees(master_reply, master_addr, sentinels, replicas) -> bool
 
 `sentinel_replies` holds, per Sentinel host, the registered tickstock_redis
 result of `SENTINEL MASTER <name>` (None, or an error in it, when the
@@ -116,6 +117,19 @@ def master_ok(info: Any, replicas: Any) -> bool:
     return i.get("role") == "master" and _int(i.get("connected_slaves"), -1) == _int(replicas, -2)
 
 
+def sentinel_sees(master_reply: Any, master_addr: str, sentinels: Any, replicas: Any) -> bool:
+    """One Sentinel's SENTINEL MASTER reply: it monitors master_addr, not down, with that many others and replicas."""
+    m = parse_pairs(master_reply) if isinstance(master_reply, list) else {}
+    flags = m.get("flags", "").split(",")
+    return (
+        m.get("ip") == master_addr
+        and "master" in flags
+        and not {"s_down", "o_down", "disconnected"} & set(flags)
+        and _int(m.get("num-other-sentinels"), -1) == _int(sentinels, -2)
+        and _int(m.get("num-slaves"), -1) == _int(replicas, -2)
+    )
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -123,4 +137,5 @@ class FilterModule:
             "tickstock_topology": topology,
             "tickstock_replica_ok": replica_ok,
             "tickstock_master_ok": master_ok,
+            "tickstock_sentinel_sees": sentinel_sees,
         }

@@ -67,9 +67,20 @@ def every_password(secrets):
     return [p for secret in secrets.values() for p in (secret if isinstance(secret, list) else [secret])]
 
 
-def host_engine(host):
+# Written by molecule/migration after the tier moved to another engine than the inventory's.
+ENGINE_IN_USE = Path(EPHEMERAL, "engine-in-use") if EPHEMERAL else None
+
+
+def engine_of(variables):
     """The engine facts (packages, units, paths, user, CLI) of a host, as the roles see them."""
-    return engine_facts(plain(host.ansible.get_variables()).get("tickstock_engine_name", DEFAULT_ENGINE))
+    if ENGINE_IN_USE is not None and ENGINE_IN_USE.exists():
+        return engine_facts(ENGINE_IN_USE.read_text().strip())
+    return engine_facts(variables.get("tickstock_engine_name", DEFAULT_ENGINE))
+
+
+def host_engine(host):
+    """engine_of() a testinfra host."""
+    return engine_of(plain(host.ansible.get_variables()))
 
 
 def plain(value):
@@ -92,7 +103,7 @@ class Node:
         self.vars = plain(host.ansible.get_variables())
         self.secrets = secrets_of(host)
         self.master_name = self.vars.get("tickstock_master_name", CONTRACT["master_name"])
-        self.engine = engine_facts(self.vars.get("tickstock_engine_name", DEFAULT_ENGINE))
+        self.engine = engine_of(self.vars)
 
     @property
     def address(self):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_LINES, module_result
-from topology import addr_map, master_ok, replica_ok, topology
+from topology import addr_map, master_ok, replica_ok, sentinel_sees, topology
 
 ADDRS = {
     "redis1": "172.18.0.2 fd00::2",
@@ -111,3 +111,17 @@ def test_master_ok() -> None:
     assert not master_ok(INFO_MASTER, 1)
     assert not master_ok(INFO_REPLICA, 0)
     assert not master_ok(None, 0)
+
+
+def test_sentinel_sees_the_whole_tier_only_when_every_count_matches() -> None:
+    def changed(**kv: str) -> list[str]:
+        d = dict(zip(SENTINEL_MASTER_LINES[::2], SENTINEL_MASTER_LINES[1::2], strict=True))
+        d.update({k.replace("_", "-"): v for k, v in kv.items()})
+        return [x for kv_ in d.items() for x in kv_]
+
+    assert sentinel_sees(SENTINEL_MASTER_LINES, "172.18.0.2", 2, 2)
+    assert not sentinel_sees(SENTINEL_MASTER_LINES, "172.18.0.3", 2, 2)  # another master
+    assert not sentinel_sees(changed(num_other_sentinels="1"), "172.18.0.2", 2, 2)  # a peer not known yet
+    assert not sentinel_sees(changed(num_slaves="1"), "172.18.0.2", 2, 2)
+    assert not sentinel_sees(changed(flags="master,s_down"), "172.18.0.2", 2, 2)
+    assert not sentinel_sees(None, "172.18.0.2", 2, 2)  # no answer
