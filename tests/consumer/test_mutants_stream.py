@@ -52,3 +52,21 @@ def test_nogroup_makes_the_source_unready_until_reopened(redis_env: dict[str, st
 
 def r_groups(p: Proc) -> list[bytes]:
     return [g["name"] for g in p.client().xinfo_groups(STREAM)]
+
+
+def test_a_read_of_new_entries_brings_one_batch_at_most(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """XREADGROUP asks for batch_size entries, never for all there are: one read is a bounded reply."""
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_BATCH_SIZE": "5", "TICKSTOCKPL_CLAIM_INTERVAL": "600"})
+    r = redis_server.client()
+    source = StreamSource(settings, r, Metrics())
+    source.reopen(new_master=False)
+    while source.draining:  # nothing pending yet: the drain ends at once
+        source.fetch()
+    for i in range(12):
+        r.xadd(STREAM, {"data": good(i)})
+    sizes = []
+    while sum(sizes) < 12:
+        fetched = source.fetch()
+        assert fetched is not None
+        sizes.append(len(fetched.items) + len(fetched.dead))
+    assert sizes == [5, 5, 2]
