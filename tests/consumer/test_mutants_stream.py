@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from redis.exceptions import ResponseError
 from servers import Proc
 from tickstockpl.metrics import Metrics
@@ -66,6 +68,29 @@ def test_a_read_of_new_entries_brings_one_batch_at_most(redis_env: dict[str, str
         r.xadd(STREAM, {"data": good(i)})
     sizes = []
     while sum(sizes) < 12:
+        fetched = source.fetch()
+        assert fetched is not None
+        sizes.append(len(fetched.items) + len(fetched.dead))
+    assert sizes == [5, 5, 2]
+
+
+def test_a_claim_of_idle_entries_brings_one_batch_at_most(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """XAUTOCLAIM asks for batch_size entries (Redis's own default is 100), from where the last claim ended."""
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_BATCH_SIZE": "5", "TICKSTOCKPL_PROCESS_TIMEOUT": "0.05",
+                                  "TICKSTOCKPL_CLAIM_INTERVAL": "0.01"})
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    for i in range(12):
+        r.xadd(STREAM, {"data": good(i)})
+    r.xreadgroup(GROUP, "gone", {STREAM: ">"}, count=12)  # a consumer that died holding them
+    time.sleep(0.1)
+    source = StreamSource(settings, r, Metrics())
+    source.reopen(new_master=False)
+    while source.draining:
+        source.fetch()
+    sizes = []
+    while sum(sizes) < 12:
+        time.sleep(0.02)
         fetched = source.fetch()
         assert fetched is not None
         sizes.append(len(fetched.items) + len(fetched.dead))
