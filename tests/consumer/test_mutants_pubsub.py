@@ -12,6 +12,8 @@ import redis
 from servers import Proc, wait_until
 from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
+from tickstockpl.metrics import Metrics
+from tickstockpl.pubsub import PubSubSource
 from tickstockpl.settings import Settings
 from tickstockpl.signals import Shutdown
 from tickstockpl.worker import Worker
@@ -140,3 +142,37 @@ def test_a_message_of_exactly_the_max_size_is_processed_one_byte_more_is_not(
     ((_, dead),) = r.xrange(CONTRACT.dead_letter_stream)
     assert dead[b"reason"] == b"too_large" and dead[b"entry_id"] == b""
     assert dead[b"detail"] == f"message of {limit + 1} bytes, over {limit}".encode()
+
+
+def test_a_pubsub_batch_counts_the_messages_it_refuses_too(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """A flood of oversize messages still comes batch_size at a time: one batch stays bounded."""
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_MODE": "pubsub", "TICKSTOCKPL_BATCH_SIZE": "5",
+                                  "TICKSTOCKPL_MAX_ENTRY_BYTES": "1024", "TICKSTOCKPL_BLOCK_MS": "100"})
+    r = redis_server.client()
+    source = PubSubSource(settings, redis_server.client(), Metrics())
+    source.reopen(new_master=False)
+    wait_until(lambda: r.client_list(_type="pubsub") != [], 5, "subscribed")
+    for _ in range(12):
+        assert r.publish(CHANNEL, b"x" * 2048) == 1
+    sizes = []
+    deadline = time.monotonic() + 5
+    while sum(sizes) < 12 and time.monotonic() < deadline:
+        fetched = source.fetch()  # None for the subscription's own confirmation
+        if fetched is not None:
+            assert not fetched.items
+            sizes.append(len(fetched.dead))
+    assert sizes == [5, 5, 2]
+    source.close()
+
+
+def test_an_idle_fetch_waits_for_messages_as_long_as_a_stream_read_blocks(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_MODE": "pubsub", "TICKSTOCKPL_BLOCK_MS": "300"})
+    source = PubSubSource(settings, redis_server.client(), Metrics())
+    source.reopen(new_master=False)
+    source.fetch()  # the subscription's own confirmation may end the first wait
+    t0 = time.monotonic()
+    assert source.fetch() is None
+    assert 0.25 <= time.monotonic() - t0 < 2.0
+    source.close()

@@ -95,3 +95,16 @@ def test_a_claim_of_idle_entries_brings_one_batch_at_most(redis_env: dict[str, s
         assert fetched is not None
         sizes.append(len(fetched.items) + len(fetched.dead))
     assert sizes == [5, 5, 2]
+
+
+def test_an_idle_read_blocks_for_block_ms(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """No new entry: the read waits TICKSTOCKPL_BLOCK_MS in Redis instead of spinning."""
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_BLOCK_MS": "300", "TICKSTOCKPL_CLAIM_INTERVAL": "600"})
+    source = StreamSource(settings, redis_server.client(), Metrics())
+    source.reopen(new_master=False)
+    while source.draining:
+        source.fetch()
+    source.fetch()  # the first fetch also claims (nothing idle)
+    t0 = time.monotonic()
+    assert source.fetch() is None
+    assert 0.25 <= time.monotonic() - t0 < 2.0
