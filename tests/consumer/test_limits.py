@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import redis
 from servers import TICKSTOCKPL, Proc, subprocess_env, wait_until
 from tickstockpl.settings import Settings
@@ -65,7 +67,8 @@ def test_hundred_entries_of_10_mb_are_dead_lettered_without_restart_under_memory
                for line in err.decode().splitlines() if line.startswith("{"))
 
 
-def test_entry_over_the_limit_and_one_just_under(redis_env: dict[str, str]) -> None:
+def test_entry_over_the_limit_and_one_just_under(redis_env: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="tickstockpl.stream")
     r = redis.Redis(port=int(redis_env["REDIS_PORT"]))
     under = good(1, pad="y" * 60_000)  # a tick with an unknown field: fine while small
     over = good(2, pad="z" * 70_000)
@@ -87,6 +90,9 @@ def test_entry_over_the_limit_and_one_just_under(redis_env: dict[str, str]) -> N
     assert [d[b"reason"] for d in letters] == [b"too_large"] * 3
     assert letters[0][b"payload"] == over[:2048]
     assert b"3000" in letters[2][b"detail"] and len(letters[2][b"payload"]) == 2048
+    outgrew = [rec.ctx for rec in caplog.records  # type: ignore[attr-defined]
+               if rec.getMessage() == "a read outgrew the read budget; re-reading it entry by entry"]
+    assert outgrew and all(c["budget_bytes"] == 1 << 20 and c["count"] >= 1 for c in outgrew)
 
 
 def test_dead_letter_stream_is_bounded_in_bytes(redis_env: dict[str, str]) -> None:

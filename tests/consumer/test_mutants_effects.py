@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from servers import Proc, start_redis, wait_until
 from tickstockpl.contract import CONTRACT
-from tickstockpl.effects import Effects
+from tickstockpl.effects import GUARD_TTL_MS, Batch, Effects
 from tickstockpl.metrics import Metrics
 from tickstockpl.processor import Processor
 from tickstockpl.settings import Settings
@@ -36,8 +36,9 @@ def env_of(p: Proc, **extra: str) -> dict[str, str]:
 
 
 def test_the_loop_counts_ticks_patterns_and_dead_letters_by_kind(
-    redis_env: dict[str, str], redis_server: Proc
+    redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="tickstockpl.worker")
     r = redis_server.client()
     now = time.time()
     for raw in (good(0, price=100.0, timestamp=now), good(1, price=110.0, timestamp=now),
@@ -47,6 +48,8 @@ def test_the_loop_counts_ticks_patterns_and_dead_letters_by_kind(
     w = Running(redis_env, TICKSTOCKPL_CONSUMER_ID="c1", TICKSTOCKPL_DETECTORS="price_movement")
     w.wait(lambda: w.consumer.processed == 3 and r.xpending(STREAM, GROUP)["pending"] == 0)
     w.stop()
+    (started,) = [rec for rec in caplog.records if rec.getMessage() == "stream consumer starting"]
+    assert started.ctx == {"consumer": "c1", "stream": STREAM, "group": GROUP}  # type: ignore[attr-defined]
     get = w.consumer.metrics.registry.get_sample_value
     assert get("tickstockpl_connected") == 1 and w.consumer.state.connected
     assert get("tickstockpl_ticks_processed_total") == 3
@@ -137,3 +140,13 @@ def test_published_event_is_the_pattern_as_json(redis_server: Proc) -> None:
     wait_until(lambda: len(events) == 1, 5, "the event")
     done()
     assert events[0] == json.loads(json.dumps({f: getattr(event, f) for f in event.__struct_fields__}))
+
+
+def test_the_commit_guard_key_expires(redis_server: Proc) -> None:
+    """One guard key per consumer id: ids change with every host and instance, so each must expire."""
+    r = redis_server.client()
+    r.flushall()
+    effects = Effects(r, Settings.from_env(env_of(redis_server)), Metrics())
+    effects.commit(Batch(), NoAck())  # type: ignore[arg-type]
+    assert r.get(effects.guard) == b"-"  # spent by the second half
+    assert 0 < r.pttl(effects.guard) <= GUARD_TTL_MS

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 
+import pytest
 from redis.exceptions import ResponseError
 from servers import Proc
+from tickstockpl import stream
 from tickstockpl.metrics import Metrics
 from tickstockpl.settings import Settings
 from tickstockpl.stream import StreamSource
@@ -108,3 +112,66 @@ def test_an_idle_read_blocks_for_block_ms(redis_env: dict[str, str], redis_serve
     t0 = time.monotonic()
     assert source.fetch() is None
     assert 0.25 <= time.monotonic() - t0 < 2.0
+
+
+def test_periodic_stats_read_zero_pending_and_nan_depth_when_redis_cannot_count(
+    redis_env: dict[str, str], redis_server: Proc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stats run on every fetch once due, again and again; an empty backlog reads 0, not 1;
+    an XDEL gap ahead of the group (Redis gives no lag then) reads NaN, not a guess."""
+    monkeypatch.setattr(stream, "STATS_INTERVAL_S", 0.0)
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_CLAIM_INTERVAL": "600"})
+    r = redis_server.client()
+    metrics = Metrics()
+    source = StreamSource(settings, r, metrics)
+    source.reopen(new_master=False)
+    while source.draining:
+        source.fetch()
+    ids = [r.xadd(STREAM, {"data": good(i)}) for i in range(3)]
+    fetched = source.fetch()
+    assert fetched is not None and len(fetched.items) == 3
+    get = metrics.registry.get_sample_value
+    assert source.fetch() is None and get("tickstockpl_pending") == 3
+    r.xack(STREAM, GROUP, *ids)
+    for _ in range(3):  # each fetch past the interval runs the stats again
+        assert source.fetch() is None
+        assert get("tickstockpl_pending") == 0 and get("tickstockpl_queue_depth") == 0
+    more = [r.xadd(STREAM, {"data": good(10 + i)}) for i in range(3)]
+    r.xdel(STREAM, more[1])  # undelivered, with a hole: Redis's lag is unknown
+    source._stats()  # what the next due fetch runs first, before it reads these
+    assert math.isnan(get("tickstockpl_queue_depth") or 0.0)
+
+
+def test_the_log_names_what_the_stream_source_did(
+    redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ops read these lines: the group created (once), idle entries claimed, entries trimmed while pending."""
+    caplog.set_level(logging.INFO, logger="tickstockpl.stream")
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_PROCESS_TIMEOUT": "0.05",
+                                  "TICKSTOCKPL_CLAIM_INTERVAL": "0.01"})
+    r = redis_server.client()
+    metrics = Metrics()
+    source = StreamSource(settings, r, metrics)
+    source.reopen(new_master=False)
+    source.reopen(new_master=False)  # BUSYGROUP: nothing created, nothing said
+    ids = [r.xadd(STREAM, {"data": good(i)}) for i in range(3)]
+    r.xreadgroup(GROUP, settings.consumer_id, {STREAM: ">"}, count=3)  # ours, from before a restart
+    r.xdel(STREAM, ids[0], ids[1])
+    fetched = source.fetch()  # the drain
+    assert fetched is not None and fetched.ack_ids == ids and [i for i, _ in fetched.items] == [ids[2]]
+    r.xack(STREAM, GROUP, *ids)
+    while source.draining:
+        source.fetch()
+    for i in range(4):
+        r.xadd(STREAM, {"data": good(20 + i)})
+    r.xreadgroup(GROUP, "gone", {STREAM: ">"}, count=4)  # a consumer that died holding them
+    time.sleep(0.1)
+    fetched = source.fetch()
+    assert fetched is not None and len(fetched.items) == 4
+    assert metrics.registry.get_sample_value("tickstockpl_claimed_total") == 4
+    said = [(rec.getMessage(), getattr(rec, "ctx", None)) for rec in caplog.records]
+    assert said == [
+        ("created consumer group", {"group": GROUP}),
+        ("acked entries trimmed while pending", {"count": 2}),
+        ("claimed idle entries", {"count": 4}),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 
@@ -97,6 +98,7 @@ def spec(price: float) -> bytes:
 def test_lost_subscription_is_a_gap_counted_and_logged(
     redis_env: dict[str, str], redis_server: Proc, caplog: pytest.LogCaptureFixture, tickers: str
 ) -> None:
+    caplog.set_level(logging.INFO, logger="tickstockpl")
     r = redis_server.client()
     channel = CONTRACT.ticker_channel("AAPL") if tickers else ALL_TICKS_CHANNEL
     consumer, shutdown, t = start(redis_env, TICKSTOCKPL_MODE="pubsub", TICKSTOCKPL_TICKERS=tickers)
@@ -112,7 +114,11 @@ def test_lost_subscription_is_a_gap_counted_and_logged(
     assert source(consumer).lost_subscriptions == 1
     assert get("tickstockpl_pubsub_gaps_total", {"cause": "sequence"}) is None
     warned = [rec for rec in caplog.records if rec.getMessage().startswith("pub/sub connection lost")]
-    assert len(warned) == 1 and warned[0].ctx["channels"] == [channel]  # type: ignore[attr-defined]
+    assert len(warned) == 1
+    assert warned[0].ctx == {"channels": [channel], "times": 1,  # type: ignore[attr-defined]
+                             "counted": "no" if tickers else "with publisher/seq, by the next tick"}
+    started = [rec for rec in caplog.records if rec.getMessage() == "pubsub consumer starting"]
+    assert started[0].ctx["channels"] == [channel]  # type: ignore[attr-defined]
 
 
 def test_each_message_is_processed_at_once_not_after_waiting_for_more(
