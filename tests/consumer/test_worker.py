@@ -24,7 +24,9 @@ def gauge(w: Running, name: str = "connected") -> float:
 
 
 @pytest.mark.parametrize("mode", ["stream", "pubsub"])
-def test_connected_metric_and_readiness_follow_redis_in_both_modes(tmp_path: Path, mode: str) -> None:
+def test_connected_metric_and_readiness_follow_redis_in_both_modes(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
     server = start_redis(tmp_path, "own")
     env = {
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(server.port), "TICKSTOCKPL_HTTP_PORT": "0",
@@ -39,6 +41,12 @@ def test_connected_metric_and_readiness_follow_redis_in_both_modes(tmp_path: Pat
         server.kill()
         wait_until(lambda: gauge(w) == 0 and not w.consumer.state.ready(), 10, "disconnected")
         assert w.consumer.state.alive()  # still turning, only not connected
+        assert not w.consumer.state.connected
+        said = [rec.ctx["error"] for rec in caplog.records  # type: ignore[attr-defined]
+                if rec.getMessage() == "redis unreachable beyond the failover budget; still trying"]
+        assert said and said[0].startswith("ConnectionError: ")
+        time.sleep(1.0)
+        assert gauge(w) == 0  # every turn says so, not only the first
     finally:
         w.stop()
         server.kill()

@@ -27,8 +27,12 @@ class Running:
         self.settings = Settings.from_env({"TICKSTOCKPL_BLOCK_MS": "100", **env, **extra})
         self.shutdown = Shutdown()
         self.consumer = Worker(self.settings, Connector(self.settings), self.shutdown)
-        self.thread = threading.Thread(target=self.consumer.run, daemon=True)
+        self.exit_code: int | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        self.exit_code = self.consumer.run()
 
     def wait(self, pred: Callable[[], bool], timeout: float = 15, what: str = "consumer") -> None:
         wait_until(pred, timeout, what)
@@ -38,6 +42,7 @@ class Running:
         self.thread.join(10)
         assert not self.thread.is_alive()
         self.consumer.conn.close()
+        assert self.exit_code == 0  # a requested stop is a clean exit: systemd must not restart it
 
 
 def publish(env: dict[str, str], count: int, publisher: str = "pub1") -> None:
