@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import redis
 from servers import Proc
 from tickstockpl.contract import CONTRACT
-from tickstockpl.seen import SEGMENT_BITS, marked
+from tickstockpl.effects import SEGMENT_ARG, _ranges
+from tickstockpl.seen import MARK, SEGMENT_BITS, marked, window_segments
 from workers import DEAD_LETTER_STREAM, GROUP, STREAM, Running, good
 
 PREFIX = CONTRACT.seen_prefix
@@ -69,3 +71,22 @@ def test_window_follows_the_high_water_mark_and_keys_expire(
     assert int(r.get(PREFIX + "jumper:hwm") or 0) == top
     for key in r.keys(PREFIX + "jumper:*"):
         assert 3500 < r.ttl(key) <= 3600, key
+
+
+def test_mark_sets_exactly_the_seqs_given_across_bytes_and_segments(redis_server: Proc) -> None:
+    """Whole bytes by BITFIELD, their edges by SETBIT: every run length and alignment, no bit more or less."""
+    r = redis_server.client()
+    rng = random.Random(7)
+    cases: list[set[int]] = [{0}, {7}, {8}, set(range(0, 8)), set(range(1, 9)), set(range(7, 17)), set(range(3, 5)),
+                             set(range(8, 24)), set(range(9, 23)), set(range(SEGMENT_BITS - 3, SEGMENT_BITS + 12)),
+                             set(range(0, 9000))]
+    for _ in range(60):
+        start = rng.randrange(0, 3 * SEGMENT_BITS)
+        cases.append({q for a in range(rng.randint(1, 5))
+                      for q in range(start + a * 40 + rng.randrange(0, 20), start + a * 40 + rng.randrange(20, 60))})
+    for n, seqs in enumerate(cases):
+        base = f"{PREFIX}mark{n}"
+        stale = r.eval(MARK, 1, base, SEGMENT_ARG, window_segments(8 * SEGMENT_BITS), 60, _ranges(sorted(seqs)))
+        assert stale == 0
+        span = list(range(max(0, min(seqs) - 20), max(seqs) + 21))
+        assert marked(r, PREFIX, f"mark{n}", span) == seqs, sorted(seqs)[:5]
