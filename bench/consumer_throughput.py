@@ -28,7 +28,7 @@ STREAM = CONTRACT.stream
 
 
 def preload(port: int, n: int) -> None:
-    """The publisher's own tick maker, in the producer's fields form, big pipelines (setup, not measured)."""
+    """The publisher's own tick maker, in the producer's packed form, big pipelines (setup, not measured)."""
     r = redis.Redis(port=port)
     settings = Settings.from_env({"REDIS_PORT": str(port)})
     maker = Publisher(Connector(settings), settings, Shutdown(), "bench",
@@ -65,8 +65,9 @@ def spec_loop(port: int, n: int) -> float:
         messages = r.xreadgroup("spec-group", "consumer-1", {STREAM: ">"}, count=10, block=1000)
         for _stream, entries in messages:
             for entry_id, fields in entries:
-                # The fields form, as the producer writes it: numbers arrive as text.
-                _ = (fields["ticker"], float(fields["price"]), int(fields["volume"]), float(fields["timestamp"]))
+                # The packed form, as the producer writes it: numbers arrive as text.
+                values = fields["tick"].split("|")
+                _ = (values[1], float(values[2]), int(values[3]), float(values[4]))
                 r.xack(STREAM, "spec-group", entry_id)
                 done += 1
     return done / (time.perf_counter() - started)

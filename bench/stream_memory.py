@@ -3,9 +3,10 @@
 Writes 10,000 ticks per case to its own stream and asks MEMORY USAGE (SAMPLES 0:
 every node counted). Cases: spec-format ticks (the spec's example fields, no
 publisher/seq) and stamped ticks (publisher id of 23 characters, seq), each in
-the data form (one field `data` with the tick's JSON, as the producer wrote it
-before) and the fields form (one stream field per tick field, what it writes
-now). The spec's figure is about 1 MB per 10,000. Prints JSON; no assertions.
+the data form (one field `data` with the tick's JSON), the fields form (one
+stream field per tick field) and the packed form (one field `tick`, the values
+joined: what the producer writes). The spec's figure is about 1 MB per 10,000.
+Prints JSON; no assertions.
 
     python bench/stream_memory.py
 """
@@ -18,7 +19,7 @@ import random
 import redis
 from _redis import redis_server
 from tickstockpl.producer import TickProducer
-from tickstockpl.ticks import DATA_FIELD, Tick
+from tickstockpl.ticks import DATA_FIELD, Tick, decode, to_fields
 
 TICKS = 10_000
 TICKERS = ("AAPL", "MSFT", "GOOGL", "AMZN", "NVDA")
@@ -39,12 +40,12 @@ def usage(r: redis.Redis, stream: str, ticks: list[Tick], publisher: str | None,
     stamped = [producer.stamp(t) for t in ticks]
     for start in range(0, len(stamped), 1000):
         batch = stamped[start:start + 1000]
-        if form == "fields":
+        if form == "packed":
             producer.confirm(batch)
         else:
             pipe = r.pipeline(transaction=False)
             for b in batch:
-                pipe.xadd(stream, {DATA_FIELD: b.data})
+                pipe.xadd(stream, {DATA_FIELD: b.data} if form == "data" else to_fields(decode(b.fields)))
             pipe.execute()
     return int(r.memory_usage(stream, samples=0) or 0)
 
@@ -54,7 +55,7 @@ def main() -> None:
     with redis_server() as port:
         r = redis.Redis(port=port)
         for kind, publisher in (("spec", None), ("stamped", "tickstock-a1-1693123000")):
-            for form in ("data", "fields"):
+            for form in ("data", "fields", "packed"):
                 ticks = seed_ticks(TICKS, random.Random(1))
                 out[f"{kind}_{form}_bytes_per_10k"] = usage(r, f"{kind}-{form}", ticks, publisher, form)
     print(json.dumps(out))

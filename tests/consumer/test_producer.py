@@ -27,7 +27,7 @@ def test_send_stamps_publisher_and_seq_and_writes_stream_and_channels(redis_serv
     ps.subscribe(CONTRACT.channel_all_ticks, CONTRACT.ticker_channel("MSFT"))
     producer = TickProducer(r, "tick-a", wait_replicas=0, first_seq=7)
     assert producer.send([TICK, {**TICK, "price": 11.0}]) == 1
-    ticks = [decode(f) for _id, f in r.xrange(CONTRACT.stream)]  # the fields form
+    ticks = [decode(f) for _id, f in r.xrange(CONTRACT.stream)]  # the packed form
     assert [(t.publisher, t.seq, t.price) for t in ticks] == [("tick-a", 7, 10.0), ("tick-a", 8, 11.0)]
     got = []
     deadline = time.monotonic() + 5

@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tickstockpl.ticks import Tick, TickError, decode, encode, payload, tick_digest, tick_identity, to_fields
+from tickstockpl.ticks import (
+    Tick,
+    TickError,
+    decode,
+    encode,
+    payload,
+    tick_digest,
+    tick_identity,
+    to_fields,
+    to_packed,
+)
 
 GOOD: dict[str, Any] = {
     "event_type": "tick_data",
@@ -190,6 +200,42 @@ def test_fields_form_not_utf8_and_its_dead_letter_payload() -> None:
     assert payload(b"{raw") == b"{raw"
 
 
+def test_packed_form_round_trip_and_same_identity_as_json_and_fields() -> None:
+    plain = decode(with_())
+    assert to_packed(plain) == {b"tick": b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR"}
+    assert decode(to_packed(plain)) == plain
+    stamped = decode(with_(publisher="p1", seq=9, price=150))
+    assert to_packed(stamped)[b"tick"].endswith(b"|150.0|1000|1693123456.789|massive|REGULAR|p1|9")
+    assert decode(to_packed(stamped)) == stamped
+    assert [to_packed(t)[b"tick"].split(b"|") for t in (plain, stamped)] == [
+        list(to_fields(t).values()) for t in (plain, stamped)]  # the fields form's values, in its order
+    assert tick_identity(decode(to_packed(plain))) == tick_identity(plain) == tick_identity(decode(fields_of()))
+
+
+@pytest.mark.parametrize(
+    ("packed", "where"),
+    [(b"tick_data|AAPL|150.25|1000|1693123456.789|massive", "7 or 9 values, not 6"),
+     (b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR|p1", "7 or 9 values, not 8"),
+     (b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR|p1|9|x", "7 or 9 values, not 10"),
+     (b"tick_data|AAPL|150.25|lots|1693123456.789|massive|REGULAR", "volume"),
+     (b"tick_data|AA|PL|1000|1693123456.789|massive|REGULAR", "price"),  # a value cannot hold the separator
+     (b"tick_data|\xff|150.25|1000|1693123456.789|massive|REGULAR", "UTF-8"),
+     (b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR|p 1|9", "publisher"),
+     (b"", "not 1")],
+)
+def test_packed_form_obeys_the_same_rules(packed: bytes, where: str) -> None:
+    with pytest.raises(TickError) as err:
+        decode({b"tick": packed})
+    assert err.value.reason == "invalid_tick" and where in err.value.detail
+    assert json.loads(payload({b"tick": packed}))["tick"] == packed.decode(errors="replace")
+
+
+def test_a_tick_field_beside_others_is_not_the_packed_form() -> None:
+    with pytest.raises(TickError) as err:
+        decode({b"tick": to_packed(decode(with_()))[b"tick"], b"ticker": b"AAPL"})
+    assert "event_type" in err.value.detail  # read as the fields form, which lacks it
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
@@ -202,6 +248,15 @@ json_values = st.recursive(
 def test_fuzz_bytes_only_tick_error(raw: bytes) -> None:
     with contextlib.suppress(TickError):
         assert isinstance(decode(raw), Tick)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["tick_data", "AAPL", "1", "1.5", "1e999", "nan", "-1", "", "massive", "REGULAR",
+                                 "p1", "4294967296", "\u00e9", "|"]), max_size=11) | st.binary(max_size=120))
+def test_fuzz_packed_only_tick_error(values: list[str] | bytes) -> None:
+    raw = values if isinstance(values, bytes) else "|".join(values).encode()
+    with contextlib.suppress(TickError):
+        assert isinstance(decode({b"tick": raw}), Tick)
 
 
 @settings(max_examples=400, deadline=None)

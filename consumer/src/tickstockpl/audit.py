@@ -33,7 +33,7 @@ import msgspec
 from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
 from tickstockpl.seen import marked
-from tickstockpl.ticks import DATA_FIELD
+from tickstockpl.ticks import DATA_FIELD, TickError, decode
 
 
 class _Ident(msgspec.Struct):
@@ -55,7 +55,6 @@ def consumed_of(connector: Connector, publisher: str, seqs: list[int]) -> set[in
 
 def in_stream_of(connector: Connector, stream: str, publisher: str, wanted: set[int]) -> set[int]:
     decoder = msgspec.json.Decoder(_Ident)
-    pub = publisher.encode()
     client = connector.client
     found: set[int] = set()
     start: bytes | str = "-"
@@ -63,10 +62,13 @@ def in_stream_of(connector: Connector, stream: str, publisher: str, wanted: set[
         rows: Any = client.xrange(stream, min=start, max="+", count=5000)
         for _id, fields in rows:
             data = fields.get(DATA_FIELD)
-            if data is None:  # the fields form
-                seq = fields.get(b"seq", b"")
-                if fields.get(b"publisher") == pub and seq.isdigit() and int(seq) in wanted:
-                    found.add(int(seq))
+            if data is None:  # the packed or the fields form
+                try:
+                    tick = decode(fields)
+                except TickError:
+                    continue
+                if tick.publisher == publisher and tick.seq in wanted:
+                    found.add(tick.seq)
                 continue
             try:
                 ident = decoder.decode(data)

@@ -10,7 +10,7 @@
     producer.send([{"event_type": "tick_data", "ticker": "AAPL", ...}, ...])
 
 A batch is one pipeline: XADD each tick to the stream (the durable copy, in
-the fields form: one stream field per tick field, see ticks.py), PUBLISH its
+the packed form: one field `tick`, see ticks.py), PUBLISH its
 JSON to the all-ticks and the ticker's channel, then WAIT for every replica in
 sync (replicas.py). The write is confirmed once at least `wait_replicas` have
 it: a tick confirmed this way survives a failover. A failed or unconfirmed batch is
@@ -39,7 +39,7 @@ from tickstockpl.connection import RETRYABLE
 from tickstockpl.contract import CONTRACT
 from tickstockpl.replicas import WaitTarget
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import Tick, encode, to_fields
+from tickstockpl.ticks import Tick, encode, to_packed
 
 log = logging.getLogger(__name__)
 SEQ_LIMIT = 2**32  # ticks.Seq: a bit offset in the seen-bitmap
@@ -119,7 +119,7 @@ class TickProducer:
             seq = self.next_seq
             self.next_seq += 1
             tick = msgspec.structs.replace(tick, publisher=self.publisher_id, seq=seq)
-        return Stamped(tick.ticker, seq, encode(tick), to_fields(tick))
+        return Stamped(tick.ticker, seq, encode(tick), to_packed(tick))
 
     def send(self, ticks: Iterable[Tick | Mapping[str, Any]]) -> int:
         """Stamp and write ticks until confirmed; return the tries it took. Raises NotConfirmed."""

@@ -34,7 +34,7 @@ from tickstockpl.depth import QueueDepth
 from tickstockpl.effects import Batch
 from tickstockpl.metrics import Metrics
 from tickstockpl.settings import Settings
-from tickstockpl.ticks import DATA_FIELD, FORM_FIELD, Message, payload
+from tickstockpl.ticks import DATA_FIELD, FORM_FIELD, PACKED_FIELD, Message, payload
 from tickstockpl.worker import Fetched
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ class StreamSource:
             # Both forms, so producers can switch while consumers run (docs/interface.md).
             data = fields.get(DATA_FIELD)
             raw: Message | None = data
-            if raw is None and FORM_FIELD in fields:
+            if raw is None and (PACKED_FIELD in fields or FORM_FIELD in fields):
                 raw = fields
             if len(fields) == 1 and data is not None:
                 size = len(data) + 4  # the usual JSON entry, measured cheaply
