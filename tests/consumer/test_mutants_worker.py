@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from servers import Proc, start_redis, wait_until
+from tickstockpl.connection import Connector
 from tickstockpl.contract import CONTRACT
+from tickstockpl.notify import Notifier
+from tickstockpl.settings import Settings
+from tickstockpl.signals import Shutdown
+from tickstockpl.worker import Worker
 from workers import GROUP, STREAM, Running, good
 
 
@@ -53,3 +59,41 @@ def test_a_lost_group_is_said_and_recreated_and_the_loop_goes_on(
             if rec.getMessage() == "server lost the consumer group; recreating"]
     assert len(lost) == 1 and lost[0].startswith("NOGROUP")
     assert [g["name"] for g in r.xinfo_groups(STREAM)] == [GROUP.encode()]
+
+
+class FirstReady(Notifier):
+    """Notes what the worker had done when it first told systemd READY=1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processed_then: int | None = None
+        self.worker: Worker | None = None
+
+    def ready(self, status: str = "consuming") -> None:
+        if self.processed_then is None and self.worker is not None:
+            self.processed_then = self.worker.processed
+        super().ready(status)
+
+
+def test_ready_only_once_our_pending_entries_are_drained(redis_env: dict[str, str], redis_server: Proc) -> None:
+    """systemd (Type=notify) and the role's rolling restart take READY=1 as 'caught up': not before the drain."""
+    r = redis_server.client()
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    for i in range(12):
+        r.xadd(STREAM, {"data": good(i)})
+    r.xreadgroup(GROUP, "c1", {STREAM: ">"}, count=12)  # ours, from before a restart
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_CONSUMER_ID": "c1", "TICKSTOCKPL_BATCH_SIZE": "5",
+                                  "TICKSTOCKPL_BLOCK_MS": "100"})
+    notifier = FirstReady()
+    shutdown = Shutdown()
+    worker = Worker(settings, Connector(settings), shutdown, notifier=notifier)
+    notifier.worker = worker
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    try:
+        wait_until(lambda: notifier.processed_then is not None, 10, "READY")
+    finally:
+        shutdown.request()
+        t.join(10)
+        worker.conn.close()
+    assert notifier.processed_then == 12  # the whole drain (three batches) first
