@@ -175,3 +175,26 @@ def test_the_log_names_what_the_stream_source_did(
         ("acked entries trimmed while pending", {"count": 2}),
         ("claimed idle entries", {"count": 4}),
     ]
+
+
+def test_after_a_too_large_entry_reads_start_again_at_one_and_double(
+    redis_env: dict[str, str], redis_server: Proc
+) -> None:
+    """An oversize entry makes the next reads small (1, 2, 4, ... up to batch_size): the next may be big too."""
+    settings = Settings.from_env({**redis_env, "TICKSTOCKPL_BATCH_SIZE": "8", "TICKSTOCKPL_CLAIM_INTERVAL": "600",
+                                  "TICKSTOCKPL_MAX_ENTRY_BYTES": "4096"})
+    r = redis_server.client()
+    source = StreamSource(settings, r, Metrics())
+    source.reopen(new_master=False)
+    while source.draining:
+        source.fetch()
+    r.xadd(STREAM, {"data": good(0, pad="x" * 6000)})
+    for i in range(20):
+        r.xadd(STREAM, {"data": good(1 + i)})
+    sizes, reasons = [], []
+    while sum(sizes) < 21:
+        fetched = source.fetch()
+        assert fetched is not None
+        sizes.append(len(fetched.items) + len(fetched.dead))
+        reasons += [reason for reason, *_ in fetched.dead]
+    assert reasons == ["too_large"] and sizes == [8, 1, 2, 4, 6]
