@@ -218,6 +218,9 @@ def test_packed_form_round_trip_and_same_identity_as_json_and_fields() -> None:
      (b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR|p1", "7 or 9 values, not 8"),
      (b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR|p1|9|x", "7 or 9 values, not 10"),
      (b"tick_data|AAPL|150.25|lots|1693123456.789|massive|REGULAR", "volume"),
+     (b"tick_data|AAPL|-0.01|1000|1693123456.789|massive|REGULAR", "`$.price`"),  # Tick's rules, by name
+     (b"tick_data|AAPL|150.25|1000|1693123456789|massive|REGULAR", "`$.timestamp`"),
+     (b"pattern_detected|AAPL|150.25|1000|1693123456.789|massive|REGULAR", "`$.event_type`"),
      (b"tick_data|AA|PL|1000|1693123456.789|massive|REGULAR", "price"),  # a value cannot hold the separator
      (b"tick_data|\xff|150.25|1000|1693123456.789|massive|REGULAR", "UTF-8"),
      (b"tick_data|AAPL|150.25|1000|1693123456.789|massive|REGULAR|p 1|9", "publisher"),

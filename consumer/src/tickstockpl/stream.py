@@ -266,13 +266,14 @@ class StreamSource:
             if not fields:  # trimmed while pending (redis-py gives {}; an entry has >= 1 field)
                 trimmed += 1
                 continue
-            # Both forms, so producers can switch while consumers run (docs/interface.md).
+            # Every form, so producers can switch while consumers run (docs/interface.md).
             data = fields.get(DATA_FIELD)
             raw: Message | None = data
             if raw is None and (PACKED_FIELD in fields or FORM_FIELD in fields):
                 raw = fields
-            if len(fields) == 1 and data is not None:
-                size = len(data) + 4  # the usual JSON entry, measured cheaply
+            if len(fields) == 1:  # data or packed, the usual entries: measured cheaply
+                ((name, value),) = fields.items()
+                size = len(name) + len(value)
             else:
                 size = sum(map(len, fields)) + sum(map(len, fields.values()))
             if measured and entry_id in measured:
