@@ -65,7 +65,8 @@ class Tick(msgspec.Struct, gc=False, omit_defaults=True):
 # by "|", which no valid string value holds (the rules above), numbers as text. Fields:
 # one stream field per tick field. Redis stores a node's field names once, so both cost
 # half the JSON form (bench/stream_memory.py); packed is one value to parse instead of
-# nine, three times as fast to read. Data: one field `data` with the tick's JSON.
+# nine: a batch decodes three times as fast, the consumer runs 1.6 times as fast.
+# Data: one field `data` with the tick's JSON.
 DATA_FIELD = b"data"
 FORM_FIELD = b"event_type"  # an entry with this field and no `data` is in the fields form
 PACKED_FIELD = b"tick"  # an entry with this field alone is in the packed form
