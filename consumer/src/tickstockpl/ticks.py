@@ -147,8 +147,7 @@ def to_fields(tick: Tick) -> dict[bytes, bytes]:
 
 def to_packed(tick: Tick) -> dict[bytes, bytes]:
     """The packed form: the values of to_fields, in the same order, joined."""
-    return {PACKED_FIELD: PACKED_SEP.join(
-        str(value) for value in msgspec.structs.astuple(tick) if value is not None).encode()}
+    return {PACKED_FIELD: PACKED_SEP.encode().join(to_fields(tick).values())}
 
 
 def payload(raw: Message) -> bytes:
