@@ -1,10 +1,17 @@
-"""The consumer instances of a host: id, mode, tickers and HTTP port.
+"""The consumer instances of a host: id, mode, tickers and HTTP port; their files; what to restart.
 
     tickstock_consumer_instances(ids, pubsub, port_base)
+    tickstock_consumer_files(ids, logins, password_files, config_dir, secrets_dir, publisher)
+    tickstock_consumer_restarts(changed_tags, ids, was_running, package_changed)
+    tickstock_publisher_restart(changed_tags, package_changed)
 
 Instances below PUBSUB_FIRST read the stream; PUBSUB_FIRST + k is the pub/sub
 subscriber of pubsub[k] ({"tickers": [...]}, or {} for tickstock.all_ticks).
 Instance N listens on port_base + N - 1.
+
+Each file's tag names who reads it: ALL (every process), CONSUMERS (every
+instance), "instance:N" (one), PUBLISHER, or NOBODY (the drill login, the
+directories). A changed *_UNIT tag also means a systemd reload.
 """
 
 from __future__ import annotations
@@ -29,6 +36,73 @@ def instances(ids: Iterable[int], pubsub: Sequence[Mapping[str, Any]], port_base
     return out
 
 
+ALL, CONSUMERS, PUBLISHER, NOBODY = "all", "consumers", "publisher", "nobody"
+CONSUMERS_UNIT, PUBLISHER_UNIT = "consumers-unit", "publisher-unit"
+READERS = {"consumer": CONSUMERS, "publisher": PUBLISHER}
+SYSTEMD = "/etc/systemd/system"
+
+
+def files(
+    ids: Iterable[str],
+    logins: Mapping[str, str],
+    password_files: Iterable[Mapping[str, str]],
+    config_dir: str,
+    secrets_dir: str,
+    publisher: bool,
+) -> list[dict[str, Any]]:
+    """The entries for the module tickstock_files, in the order they must be written."""
+    secret = {"owner": "root", "group": "root", "mode": "0600", "secret": True}
+    out: list[dict[str, Any]] = [
+        {"path": config_dir, "state": "directory", "mode": "0700", "tag": NOBODY},
+        {"path": f"{config_dir}/tickstockpl.env", "template": "tickstockpl.env.j2", "tag": ALL, **secret},
+    ]
+    out += [
+        {"path": f"{config_dir}/{login}.env", "template": "login.env.j2",
+         "vars": {"item": {"key": login, "value": user}}, "tag": READERS.get(login, NOBODY), **secret}
+        for login, user in logins.items()
+    ]
+    out.append({"path": secrets_dir, "state": "directory", "mode": "0711", "tag": NOBODY})
+    out += [
+        {"path": f"{secrets_dir}/{f['name']}", "content": f"{f['password']}\n", "owner": "root", "group": f["group"],
+         "mode": "0640", "secret": True, "tag": READERS.get(f["login"], NOBODY)}
+        for f in password_files
+    ]
+    # Before each login had its own, one sentinel.password was shared by all.
+    out.append({"path": f"{secrets_dir}/sentinel.password", "state": "absent", "tag": NOBODY})
+    out += [
+        {"path": f"{config_dir}/instance-{i}.env", "template": "instance.env.j2", "vars": {"item": str(i)},
+         "mode": "0600", "tag": f"instance:{i}"}
+        for i in ids
+    ]
+    out.append({"path": f"{SYSTEMD}/tickstockpl@.service", "template": "tickstockpl@.service.j2", "mode": "0644",
+                "tag": CONSUMERS_UNIT})
+    if publisher:
+        out.append({"path": f"{SYSTEMD}/tickstockpl-publisher.service", "template": "tickstockpl-publisher.service.j2",
+                    "mode": "0644", "tag": PUBLISHER_UNIT})
+    return out
+
+
+def restarts(
+    changed_tags: Iterable[str], ids: Sequence[str], was_running: Iterable[str], package_changed: bool
+) -> list[str]:
+    """The instances to restart one at a time, in id order: those running before this run that
+    read a changed file (or all of them after a new package or certificates)."""
+    tags = set(changed_tags)
+    every = package_changed or bool(tags & {ALL, CONSUMERS, CONSUMERS_UNIT})
+    running = {str(i) for i in was_running}
+    wanted = [str(i) for i in ids if every or f"instance:{i}" in tags]
+    return sorted((i for i in wanted if i in running), key=int)
+
+
+def publisher_restart(changed_tags: Iterable[str], package_changed: bool) -> bool:
+    return package_changed or bool(set(changed_tags) & {ALL, PUBLISHER, PUBLISHER_UNIT})
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"tickstock_consumer_instances": instances}
+        return {
+            "tickstock_consumer_instances": instances,
+            "tickstock_consumer_files": files,
+            "tickstock_consumer_restarts": restarts,
+            "tickstock_publisher_restart": publisher_restart,
+        }
