@@ -115,7 +115,8 @@ def apply(entry: Entry, what: str) -> None:
             os.unlink(entry.path)
     elif entry.state == "directory":
         if what == "created":
-            os.mkdir(entry.path, entry.mode)
+            # Missing parents as `install -d` makes them (root-owned, umask mode), as the file module does.
+            os.makedirs(entry.path, entry.mode)
         os.chown(entry.path, entry.uid, entry.gid)
         os.chmod(entry.path, entry.mode)
     elif what == "attributes":
