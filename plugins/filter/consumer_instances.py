@@ -4,6 +4,7 @@
     tickstock_consumer_files(ids, logins, password_files, config_dir, secrets_dir, publisher)
     tickstock_consumer_restarts(changed_tags, ids, was_running, package_changed)
     tickstock_publisher_restart(changed_tags, package_changed)
+    tickstock_consumer_units(ids, systemctl_show_output)
 
 Instances below PUBSUB_FIRST read the stream; PUBSUB_FIRST + k is the pub/sub
 subscriber of pubsub[k] ({"tickers": [...]}, or {} for tickstock.all_ticks).
@@ -98,6 +99,31 @@ def publisher_restart(changed_tags: Iterable[str], package_changed: bool) -> boo
     return package_changed or bool(set(changed_tags) & {ALL, PUBLISHER, PUBLISHER_UNIT})
 
 
+RUNNING = ("active", "reloading", "activating")
+
+
+def units(ids: Iterable[str], show_output: str) -> dict[str, list[str]]:
+    """The instances' state from one `systemctl show --property=Id,ActiveState,UnitFileState
+    tickstockpl@<id>.service ...`: those running (restart candidates), those active, and those to
+    enable or start (not both active and enabled). One command instead of one module run each."""
+    by_unit: dict[str, dict[str, str]] = {}
+    for block in show_output.strip().split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if "Id" in props:
+            by_unit[props["Id"]] = props
+    out: dict[str, list[str]] = {"running": [], "active": [], "to_start": []}
+    for i in ids:
+        props = by_unit.get(f"tickstockpl@{i}.service", {})
+        state = props.get("ActiveState", "")
+        if state in RUNNING:
+            out["running"].append(str(i))
+        if state == "active":
+            out["active"].append(str(i))
+        if state != "active" or props.get("UnitFileState") != "enabled":
+            out["to_start"].append(str(i))
+    return out
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -105,4 +131,5 @@ class FilterModule:
             "tickstock_consumer_files": files,
             "tickstock_consumer_restarts": restarts,
             "tickstock_publisher_restart": publisher_restart,
+            "tickstock_consumer_units": units,
         }

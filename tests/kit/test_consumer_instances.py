@@ -1,6 +1,6 @@
 """Stream instances 1..N, pub/sub instances from 101."""
 
-from consumer_instances import files, instances, publisher_restart, restarts
+from consumer_instances import files, instances, publisher_restart, restarts, units
 
 
 def test_stream_then_pubsub():
@@ -65,3 +65,32 @@ def test_publisher_restart_on_its_own_files_shared_files_or_package():
     for tag in ("all", "publisher", "publisher-unit"):
         assert publisher_restart([tag], package_changed=False)
     assert publisher_restart([], package_changed=True)
+
+
+# As systemctl 252 prints it for three instances: one running, one failed and disabled, one never started.
+SHOW = """Id=tickstockpl@1.service
+ActiveState=active
+UnitFileState=enabled
+
+Id=tickstockpl@2.service
+ActiveState=failed
+UnitFileState=disabled
+
+Id=tickstockpl@101.service
+ActiveState=activating
+UnitFileState=enabled
+"""
+
+
+def test_units_from_one_systemctl_show():
+    assert units(["1", "2", "101"], SHOW) == {
+        "running": ["1", "101"],
+        "active": ["1"],
+        "to_start": ["2", "101"],
+    }
+    # An instance systemctl did not describe (no output at all) is started.
+    assert units(["1", "7"], SHOW)["to_start"] == ["7"]
+    assert units(["1"], "") == {"running": [], "active": [], "to_start": ["1"]}
+    # Enabled but stopped, or running but not enabled: both need the start task.
+    assert units(["1"], "Id=tickstockpl@1.service\nActiveState=inactive\nUnitFileState=enabled\n")["to_start"] == ["1"]
+    assert units(["1"], "Id=tickstockpl@1.service\nActiveState=active\nUnitFileState=disabled\n")["to_start"] == ["1"]
