@@ -2,6 +2,7 @@
 
     tickstock_changed_tasks(stdout) -> ["<task> on <host>", ...]   every task that reported a change
     tickstock_recap_changed(stdout) -> {host: changed, ...}         the PLAY RECAP's changed= counts
+    seconds_by_role(stdout) -> {role: seconds, ...}                  with ansible.posix.profile_tasks (bench/)
 
 A re-run must report 0 changed; when one does not, the check names the tasks.
 """
@@ -14,6 +15,10 @@ from typing import Any
 _TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.+?)\]")
 _CHANGED = re.compile(r"^changed: \[([^\]]+)\]")
 _RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)")
+_STEP = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]|^TASKS RECAP")
+# profile_tasks' line under each task header (and under TASKS RECAP at the end): the time
+# since the task before started, in parentheses.
+_TOOK = re.compile(r"^\w+ \d+ \w+ \d+ .*\((\d+):(\d+):(\d+(?:\.\d+)?)\)")
 
 
 def changed_tasks(stdout: Any) -> list[str]:
@@ -30,6 +35,24 @@ def changed_tasks(stdout: Any) -> list[str]:
 def recap_changed(stdout: Any) -> dict[str, int]:
     """The changed= count of every host in the PLAY RECAP (the last recap wins)."""
     return {m.group(1): int(m.group(2)) for line in str(stdout or "").splitlines() if (m := _RECAP.match(line))}
+
+
+def seconds_by_role(stdout: Any) -> dict[str, float]:
+    """Wall seconds per role (tasks named "role : ...") and for the rest ("other": Gathering
+    Facts, includes), from profile_tasks' timestamps. A play's own start is counted in the
+    task before it: profile_tasks stamps tasks only."""
+    lines = str(stdout or "").splitlines()
+    out: dict[str, float] = {}
+    task: str | None = None
+    for i, line in enumerate(lines):
+        if i == 0 or not (took := _TOOK.match(line)) or not (header := _STEP.match(lines[i - 1])):
+            continue
+        if task is not None:
+            key = task.split(" : ")[0] if " : " in task else "other"
+            seconds = int(took.group(1)) * 3600 + int(took.group(2)) * 60 + float(took.group(3))
+            out[key] = round(out.get(key, 0.0) + seconds, 3)
+        task = header.group(1)
+    return out
 
 
 class FilterModule:
