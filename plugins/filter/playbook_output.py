@@ -15,7 +15,6 @@ from typing import Any
 _TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.+?)\]")
 _CHANGED = re.compile(r"^changed: \[([^\]]+)\]")
 _RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)")
-_STEP = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\]|^TASKS RECAP")
 # profile_tasks' line under each task header (and under TASKS RECAP at the end): the time
 # since the task before started, in parentheses.
 _TOOK = re.compile(r"^\w+ \d+ \w+ \d+ .*\((\d+):(\d+):(\d+(?:\.\d+)?)\)")
@@ -45,13 +44,16 @@ def seconds_by_role(stdout: Any) -> dict[str, float]:
     out: dict[str, float] = {}
     task: str | None = None
     for i, line in enumerate(lines):
-        if i == 0 or not (took := _TOOK.match(line)) or not (header := _STEP.match(lines[i - 1])):
+        if i == 0 or not (took := _TOOK.match(line)):
+            continue
+        header = _TASK.match(lines[i - 1])
+        if header is None and not lines[i - 1].startswith("TASKS RECAP"):
             continue
         if task is not None:
             key = task.split(" : ")[0] if " : " in task else "other"
             seconds = int(took.group(1)) * 3600 + int(took.group(2)) * 60 + float(took.group(3))
             out[key] = round(out.get(key, 0.0) + seconds, 3)
-        task = header.group(1)
+        task = header.group(1) if header else None
     return out
 
 
