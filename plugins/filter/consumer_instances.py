@@ -4,6 +4,7 @@
     tickstock_consumer_files(ids, logins, password_files, config_dir, secrets_dir, publisher)
     tickstock_consumer_restarts(changed_tags, ids, was_running, package_changed)
     tickstock_publisher_restart(changed_tags, package_changed)
+    tickstock_consumer_reload(changed_tags)
     tickstock_consumer_units(ids, systemctl_show_output)
 
 Instances below PUBSUB_FIRST read the stream; PUBSUB_FIRST + k is the pub/sub
@@ -99,6 +100,11 @@ def publisher_restart(changed_tags: Iterable[str], package_changed: bool) -> boo
     return package_changed or bool(set(changed_tags) & {ALL, PUBLISHER, PUBLISHER_UNIT})
 
 
+def reload(changed_tags: Iterable[str]) -> bool:
+    """systemd must reload: this run wrote the consumers' or the publisher's unit."""
+    return bool(set(changed_tags) & {CONSUMERS_UNIT, PUBLISHER_UNIT})
+
+
 RUNNING = ("active", "reloading", "activating")
 
 
@@ -131,5 +137,6 @@ class FilterModule:
             "tickstock_consumer_files": files,
             "tickstock_consumer_restarts": restarts,
             "tickstock_publisher_restart": publisher_restart,
+            "tickstock_consumer_reload": reload,
             "tickstock_consumer_units": units,
         }

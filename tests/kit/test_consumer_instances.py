@@ -1,6 +1,6 @@
 """Stream instances 1..N, pub/sub instances from 101."""
 
-from consumer_instances import files, instances, publisher_restart, restarts, units
+from consumer_instances import files, instances, publisher_restart, reload, restarts, units
 
 
 def test_stream_then_pubsub():
@@ -65,6 +65,13 @@ def test_publisher_restart_on_its_own_files_shared_files_or_package():
     for tag in ("all", "publisher", "publisher-unit"):
         assert publisher_restart([tag], package_changed=False)
     assert publisher_restart([], package_changed=True)
+
+
+def test_reload_after_either_unit_only():
+    assert not reload([])
+    assert not reload(["all", "consumers", "publisher", "instance:1", "nobody"])
+    assert reload(["consumers-unit"])
+    assert reload(["nobody", "publisher-unit"])
 
 
 # As systemctl 252 prints it for three instances: one running, one failed and disabled, one never started.
