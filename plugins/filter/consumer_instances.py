@@ -5,7 +5,8 @@
     tickstock_consumer_restarts(changed_tags, ids, was_running, package_changed)
     tickstock_publisher_restart(changed_tags, package_changed)
     tickstock_consumer_reload(changed_tags)
-    tickstock_consumer_units(ids, systemctl_show_output)
+    tickstock_consumer_units(ids, tickstock_host units)
+    tickstock_consumer_unit_names(ids)
 
 Instances below PUBSUB_FIRST read the stream; PUBSUB_FIRST + k is the pub/sub
 subscriber of pubsub[k] ({"tickers": [...]}, or {} for tickstock.all_ticks).
@@ -105,21 +106,24 @@ def reload(changed_tags: Iterable[str]) -> bool:
     return bool(set(changed_tags) & {CONSUMERS_UNIT, PUBLISHER_UNIT})
 
 
+PUBLISHER_SERVICE = "tickstockpl-publisher.service"
+
+
+def unit_names(ids: Iterable[Any]) -> list[str]:
+    """The units of the instances, then the publisher's: what the role reads the state of."""
+    return [f"tickstockpl@{i}.service" for i in ids] + [PUBLISHER_SERVICE]
+
+
 RUNNING = ("active", "reloading", "activating")
 
 
-def units(ids: Iterable[str], show_output: str) -> dict[str, list[str]]:
-    """The instances' state from one `systemctl show --property=Id,ActiveState,UnitFileState
-    tickstockpl@<id>.service ...`: those running (restart candidates), those active, and those to
-    enable or start (not both active and enabled). One command instead of one module run each."""
-    by_unit: dict[str, dict[str, str]] = {}
-    for block in show_output.strip().split("\n\n"):
-        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if "Id" in props:
-            by_unit[props["Id"]] = props
+def units(ids: Iterable[str], by_unit: Mapping[str, Mapping[str, str]]) -> dict[str, list[str]]:
+    """The instances' state from a tickstock_host read of their units ({unit: {ActiveState, UnitFileState}}):
+    those running (restart candidates), those active, and those to enable or start (not both active
+    and enabled). One read instead of one module run each."""
     out: dict[str, list[str]] = {"running": [], "active": [], "to_start": []}
     for i in ids:
-        props = by_unit.get(f"tickstockpl@{i}.service", {})
+        props = by_unit.get(unit_names([i])[0], {})
         state = props.get("ActiveState", "")
         if state in RUNNING:
             out["running"].append(str(i))
@@ -139,4 +143,5 @@ class FilterModule:
             "tickstock_publisher_restart": publisher_restart,
             "tickstock_consumer_reload": reload,
             "tickstock_consumer_units": units,
+            "tickstock_consumer_unit_names": unit_names,
         }

@@ -1,6 +1,7 @@
 """Stream instances 1..N, pub/sub instances from 101."""
 
-from consumer_instances import files, instances, publisher_restart, reload, restarts, units
+from consumer_instances import files, instances, publisher_restart, reload, restarts, unit_names, units
+from tickstock_host_read import parse_units
 
 
 def test_stream_then_pubsub():
@@ -90,14 +91,21 @@ UnitFileState=enabled
 
 
 def test_units_from_one_systemctl_show():
-    assert units(["1", "2", "101"], SHOW) == {
+    # The read tickstock_host returns: systemctl show parsed by module_utils/tickstock_host_read.py.
+    assert units(["1", "2", "101"], parse_units(SHOW)) == {
         "running": ["1", "101"],
         "active": ["1"],
         "to_start": ["2", "101"],
     }
     # An instance systemctl did not describe (no output at all) is started.
-    assert units(["1", "7"], SHOW)["to_start"] == ["7"]
-    assert units(["1"], "") == {"running": [], "active": [], "to_start": ["1"]}
+    assert units(["1", "7"], parse_units(SHOW))["to_start"] == ["7"]
+    assert units(["1"], parse_units("")) == {"running": [], "active": [], "to_start": ["1"]}
     # Enabled but stopped, or running but not enabled: both need the start task.
-    assert units(["1"], "Id=tickstockpl@1.service\nActiveState=inactive\nUnitFileState=enabled\n")["to_start"] == ["1"]
-    assert units(["1"], "Id=tickstockpl@1.service\nActiveState=active\nUnitFileState=disabled\n")["to_start"] == ["1"]
+    one = "Id=tickstockpl@1.service\nActiveState={}\nUnitFileState={}\n"
+    assert units(["1"], parse_units(one.format("inactive", "enabled")))["to_start"] == ["1"]
+    assert units(["1"], parse_units(one.format("active", "disabled")))["to_start"] == ["1"]
+
+
+def test_unit_names_are_the_instances_then_the_publisher():
+    assert unit_names(["1", 101]) == [
+        "tickstockpl@1.service", "tickstockpl@101.service", "tickstockpl-publisher.service"]
