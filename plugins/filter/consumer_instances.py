@@ -7,6 +7,8 @@
     tickstock_consumer_reload(changed_tags)
     tickstock_consumer_units(ids, tickstock_host units)
     tickstock_consumer_unit_names(ids)
+    tickstock_consumer_removed(paths, ids)
+    tickstock_consumer_other_wheelhouses(dirs, release)
 
 Instances below PUBSUB_FIRST read the stream; PUBSUB_FIRST + k is the pub/sub
 subscriber of pubsub[k] ({"tickers": [...]}, or {} for tickstock.all_ticks).
@@ -19,6 +21,7 @@ directories). A changed *_UNIT tag also means a systemd reload.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -85,6 +88,21 @@ def files(
     return out
 
 
+def removed(paths: Iterable[str], ids: Iterable[Any]) -> list[str]:
+    """The ids of instances that have a unit link or an environment file on the host but are no longer wanted."""
+    found = set()
+    for path in paths:
+        match = re.fullmatch(r"(?:tickstockpl@|instance-)([0-9]+)\.(?:service|env)", path.rsplit("/", 1)[-1])
+        if match:
+            found.add(match.group(1))
+    return sorted(found - {str(i) for i in ids})
+
+
+def other_wheelhouses(dirs: Iterable[str], release: str) -> list[str]:
+    """The wheelhouse directories of releases other than this one (a glob of dir/*/ gives trailing slashes)."""
+    return [d.rstrip("/") for d in dirs if d.rstrip("/").rsplit("/", 1)[-1] != release]
+
+
 def restarts(
     changed_tags: Iterable[str], ids: Sequence[str], was_running: Iterable[str], package_changed: bool
 ) -> list[str]:
@@ -144,4 +162,6 @@ class FilterModule:
             "tickstock_consumer_reload": reload,
             "tickstock_consumer_units": units,
             "tickstock_consumer_unit_names": unit_names,
+            "tickstock_consumer_removed": removed,
+            "tickstock_consumer_other_wheelhouses": other_wheelhouses,
         }

@@ -8,6 +8,7 @@ find nothing to change; the tasks themselves still do every change.
 
 from __future__ import annotations
 
+import glob
 import grp
 import os
 import pwd
@@ -65,3 +66,8 @@ def accounts(users: Iterable[str], groups: Iterable[str]) -> dict[str, dict[str,
 def paths(names: Iterable[str]) -> dict[str, bool]:
     """{path: exists} (a dangling link counts as missing, as stat would say)."""
     return {p: os.path.exists(p) for p in names}
+
+
+def globs(patterns: Iterable[str]) -> dict[str, list[str]]:
+    """{pattern: sorted matches}; a pattern ending in / matches directories only."""
+    return {p: sorted(glob.glob(p)) for p in patterns}

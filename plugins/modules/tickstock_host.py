@@ -15,6 +15,7 @@ options:
   users: {type: list, elements: str, default: [], description: Users to look up.}
   groups: {type: list, elements: str, default: [], description: Groups to look up.}
   paths: {type: list, elements: str, default: [], description: Paths whose existence to report.}
+  globs: {type: list, elements: str, default: [], description: Shell patterns to expand (a trailing / for directories).}
 """
 
 RETURN = r"""
@@ -24,6 +25,7 @@ units: {description: "{unit: {Id, LoadState, ActiveState, UnitFileState}}.", typ
 users: {description: "{user: {uid, group, home, shell, comment}} of those that exist.", type: dict}
 groups: {description: "{group: {gid}} of those that exist.", type: dict}
 paths: {description: "{path: exists}.", type: dict}
+globs: {description: "{pattern: [sorted matches]}.", type: dict}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (Ansible modules keep their docs first)
@@ -31,6 +33,7 @@ from ansible.module_utils.tickstock_host_read import (  # noqa: E402
     DPKG_FORMAT,
     UNIT_PROPERTIES,
     accounts,
+    globs,
     parse_dpkg,
     parse_units,
     paths,
@@ -41,7 +44,7 @@ LIST = {"type": "list", "elements": "str", "default": []}
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={k: dict(LIST) for k in ("packages", "units", "users", "groups", "paths")},
+        argument_spec={k: dict(LIST) for k in ("packages", "units", "users", "groups", "paths", "globs")},
         supports_check_mode=True,
     )
     p = module.params
@@ -61,6 +64,7 @@ def main() -> None:
         result["units"] = parse_units(out)
     result.update(accounts(p["users"], p["groups"]))
     result["paths"] = paths(p["paths"])
+    result["globs"] = globs(p["globs"])
     module.exit_json(**result)
 
 

@@ -1,6 +1,16 @@
 """Stream instances 1..N, pub/sub instances from 101."""
 
-from consumer_instances import files, instances, publisher_restart, reload, restarts, unit_names, units
+from consumer_instances import (
+    files,
+    instances,
+    other_wheelhouses,
+    publisher_restart,
+    reload,
+    removed,
+    restarts,
+    unit_names,
+    units,
+)
 from tickstock_host_read import parse_units
 
 
@@ -109,3 +119,19 @@ def test_units_from_one_systemctl_show():
 def test_unit_names_are_the_instances_then_the_publisher():
     assert unit_names(["1", 101]) == [
         "tickstockpl@1.service", "tickstockpl@101.service", "tickstockpl-publisher.service"]
+
+
+def test_removed_instances_are_those_on_the_host_no_longer_wanted():
+    on_host = ["/etc/systemd/system/multi-user.target.wants/tickstockpl@1.service",
+               "/etc/systemd/system/multi-user.target.wants/tickstockpl@3.service",
+               "/etc/tickstockpl/instance-3.env", "/etc/tickstockpl/instance-102.env",
+               "/etc/tickstockpl/instance-x.env"]
+    assert removed(on_host, ["1", "2", "101"]) == ["102", "3"]
+    assert removed(on_host, ["1", "3", "102"]) == []
+    assert removed([], ["1"]) == []
+
+
+def test_other_wheelhouses_keep_this_release():
+    dirs = ["/opt/tickstockpl/wheels/0.9.0-aaa/", "/opt/tickstockpl/wheels/0.9.0-bbb/"]
+    assert other_wheelhouses(dirs, "0.9.0-bbb") == ["/opt/tickstockpl/wheels/0.9.0-aaa"]
+    assert other_wheelhouses([], "0.9.0-bbb") == []

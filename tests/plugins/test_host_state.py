@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from host_state import groups_missing, installed, packages_missing, unit_up, user_differs
-from tickstock_host_read import accounts, parse_dpkg, parse_units, paths
+from tickstock_host_read import accounts, globs, parse_dpkg, parse_units, paths
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,13 @@ def test_accounts_and_paths_from_this_machine(tmp_path: Path) -> None:
     assert "no-such-user-4f1" not in found["users"]
     assert set(found["groups"]) == {"root"}
     (tmp_path / "dangling").symlink_to(tmp_path / "missing")
-    assert paths([str(tmp_path), str(tmp_path / "dangling")]) == {str(tmp_path): True, str(tmp_path / "dangling"): False}
+    dangling = str(tmp_path / "dangling")
+    assert paths([str(tmp_path), dangling]) == {str(tmp_path): True, dangling: False}
+    (tmp_path / "wheels" / "b").mkdir(parents=True)
+    (tmp_path / "wheels" / "a").mkdir()
+    (tmp_path / "wheels" / "file").write_text("")
+    pattern = f"{tmp_path}/wheels/*/"
+    assert globs([pattern]) == {pattern: [f"{tmp_path}/wheels/a/", f"{tmp_path}/wheels/b/"]}
 
 
 def test_install_only_what_is_missing() -> None:
