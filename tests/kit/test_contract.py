@@ -33,3 +33,14 @@ def test_role_docs_are_current():
     cmd = ["python3", str(ROOT / "lab/role-docs"), "--check"]
     run = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
+
+
+def test_role_docs_refuses_a_role_without_argument_specs(tmp_path):
+    role = tmp_path / "roles" / "planted"
+    (role / "defaults").mkdir(parents=True)
+    (role / "defaults" / "main.yml").write_text("planted_var: 1\n")
+    (role / "README.md").write_text("# planted\n")
+    cmd = ["python3", str(ROOT / "lab/role-docs"), "--check", "--root", str(tmp_path)]
+    run = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "roles/planted has no meta/argument_specs.yml" in run.stdout
