@@ -7,6 +7,7 @@
     tickstock_replica_ok(info, master_host, addr_map, min_offset=0) -> bool
     tickstock_master_ok(info, replicas)                 -> bool
     tickstock_sentinel_sees(master_reply, master_addr, sentinels, replicas) -> bool
+    tickstock_sentinel_healthy(get_master_and_ckquorum_result, master_addr) -> bool
 
 `sentinel_replies` holds, per Sentinel host, the registered tickstock_redis
 result of `SENTINEL MASTER <name>` (None, or an error in it, when the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
@@ -130,6 +131,15 @@ def sentinel_sees(master_reply: Any, master_addr: str, sentinels: Any, replicas:
     )
 
 
+def sentinel_healthy(result: Any, master_addr: str) -> bool:
+    """A tickstock_redis result of SENTINEL get-master-addr-by-name then SENTINEL ckquorum: this
+    Sentinel names master_addr (the first line of the address reply) and has its quorum ("OK ...")."""
+    texts = result.get("texts") if isinstance(result, Mapping) else None
+    if not isinstance(texts, Sequence) or isinstance(texts, str) or len(texts) < 2:
+        return False
+    return str(texts[0]).split("\n")[0] == master_addr and str(texts[1]).startswith("OK ")
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -138,4 +148,5 @@ class FilterModule:
             "tickstock_replica_ok": replica_ok,
             "tickstock_master_ok": master_ok,
             "tickstock_sentinel_sees": sentinel_sees,
+            "tickstock_sentinel_healthy": sentinel_healthy,
         }

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from filter_samples import INFO_MASTER, INFO_REPLICA, SENTINEL_MASTER_LINES, module_result
-from topology import addr_map, master_ok, replica_ok, sentinel_sees, topology
+from topology import addr_map, master_ok, replica_ok, sentinel_healthy, sentinel_sees, topology
 
 ADDRS = {
     "redis1": "172.18.0.2 fd00::2",
@@ -125,3 +125,14 @@ def test_sentinel_sees_the_whole_tier_only_when_every_count_matches() -> None:
     assert not sentinel_sees(changed(num_slaves="1"), "172.18.0.2", 2, 2)
     assert not sentinel_sees(changed(flags="master,s_down"), "172.18.0.2", 2, 2)
     assert not sentinel_sees(None, "172.18.0.2", 2, 2)  # no answer
+
+
+def test_sentinel_healthy_names_the_master_and_has_its_quorum() -> None:
+    ok = {"texts": ["10.0.0.2\n6379", "OK 3 usable Sentinels. Quorum and failover authorization can be reached"]}
+    assert sentinel_healthy(ok, "10.0.0.2")
+    assert not sentinel_healthy(ok, "10.0.0.3")
+    assert not sentinel_healthy({"texts": ["10.0.0.2\n6379", "NOQUORUM 1 usable Sentinels."]}, "10.0.0.2")
+    # Unreachable (no texts), skipped, or a short reply: not healthy, and no error while retrying.
+    assert not sentinel_healthy({"failed": True}, "10.0.0.2")
+    assert not sentinel_healthy({"texts": ["10.0.0.2\n6379"]}, "10.0.0.2")
+    assert not sentinel_healthy(None, "10.0.0.2")
