@@ -6,9 +6,8 @@
     read | tickstock_groups_missing(names) -> [groups that do not exist]
     read | tickstock_user_differs(name, group, home, shell, comment) -> the user module would change it
 
-A read that lacks the key (skipped, or from a check-mode run of a newer host)
-counts as "nothing there", so the task runs: a wrong guess costs a module run,
-never a missed change.
+A read that lacks the key (a skipped task) counts as "nothing there", so the
+task runs: a wrong guess costs a module run, never a missed change.
 """
 
 from __future__ import annotations

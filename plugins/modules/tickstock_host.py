@@ -28,7 +28,9 @@ paths: {description: "{path: exists}.", type: dict}
 globs: {description: "{pattern: [sorted matches]}.", type: dict}
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (Ansible modules keep their docs first)
+from typing import Any  # noqa: E402 (Ansible modules keep their docs first)
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.tickstock_host_read import (  # noqa: E402
     DPKG_FORMAT,
     UNIT_PROPERTIES,
@@ -48,8 +50,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    rc, _, _ = module.run_command(["systemd-detect-virt", "--container"])
-    result = {"changed": False, "in_container": rc == 0, "packages": {}, "units": {}}
+    # Without the tool (no systemd), the role's fallback on the virtualization facts decides.
+    detect = module.get_bin_path("systemd-detect-virt")
+    in_container = bool(detect) and module.run_command([detect, "--container"])[0] == 0
+    result: dict[str, Any] = {"changed": False, "in_container": in_container, "packages": {}, "units": {}}
     if p["packages"]:
         # Exit 1 when one is unknown to dpkg: the others are still printed.
         rc, out, err = module.run_command(["dpkg-query", "--show", f"--showformat={DPKG_FORMAT}", *p["packages"]])
