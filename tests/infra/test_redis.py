@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import (
     INVENTORY,
     REDIS_PORT,
@@ -18,7 +19,10 @@ from conftest import (
     playbook_secrets,
     wait_for,
 )
+from engine_facts import engine_options, engine_version  # on the path through conftest
 from testinfra.utils.ansible_runner import AnsibleRunner
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Per-host tests run on the Redis hosts only, not on consumer hosts.
 testinfra_hosts = (
@@ -170,3 +174,16 @@ def test_status_playbook_reads_every_node(cluster, expected_master, tmp_path):
     assert re.search(r"PATTERN EVENTS in a \d+ s sample: \d+", out), out[-4000:]
     passwords = every_password(node.secrets)
     assert not [p for p in passwords if p in out], "status.yml printed a password"
+
+
+def test_the_settings_only_newer_servers_have_follow_the_running_version(cluster):
+    """redis_server_rdb_channel (on unless the inventory says otherwise): the role reads the installed
+    package's version (tickstock_host) and turns on what that version has; Redis 7.0 gets nothing."""
+    default = yaml.safe_load((ROOT / "roles/redis_server/defaults/main.yml").read_text())["redis_server_rdb_channel"]
+    for name, node in cluster.items():
+        info = dict(line.split(":", 1) for line in node.redis("INFO", "server").splitlines() if ":" in line)
+        version = engine_version(info[node.engine["version_field"]].strip())
+        assert version, (name, info.get(node.engine["version_field"]))
+        wanted = engine_options(node.engine, version) if node.vars.get("redis_server_rdb_channel", default) else {}
+        for option, value in wanted.items():
+            assert pairs(node.redis("CONFIG", "GET", option)).get(option) == value, (name, version, option)
