@@ -5,7 +5,7 @@
     tickstock_consumer_restarts(changed_tags, ids, was_running, package_changed)
     tickstock_publisher_restart(changed_tags, package_changed)
     tickstock_consumer_reload(changed_tags)
-    tickstock_consumer_units(ids, tickstock_host units)
+    tickstock_consumer_units(ids, tickstock_host read)
     tickstock_consumer_unit_names(ids)
     tickstock_consumer_removed(paths, ids)
     tickstock_consumer_other_wheelhouses(dirs, release)
@@ -21,9 +21,17 @@ directories). A changed *_UNIT tag also means a systemd reload.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    # Ansible loads each filter file on its own; let this one see its siblings.
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from host_state import unit_up
 
 PUBSUB_FIRST = 101
 
@@ -127,27 +135,31 @@ def reload(changed_tags: Iterable[str]) -> bool:
 PUBLISHER_SERVICE = "tickstockpl-publisher.service"
 
 
+def _unit(instance_id: Any) -> str:
+    return f"tickstockpl@{instance_id}.service"
+
+
 def unit_names(ids: Iterable[Any]) -> list[str]:
     """The units of the instances, then the publisher's: what the role reads the state of."""
-    return [f"tickstockpl@{i}.service" for i in ids] + [PUBLISHER_SERVICE]
+    return [_unit(i) for i in ids] + [PUBLISHER_SERVICE]
 
 
 RUNNING = ("active", "reloading", "activating")
 
 
-def units(ids: Iterable[str], by_unit: Mapping[str, Mapping[str, str]]) -> dict[str, list[str]]:
-    """The instances' state from a tickstock_host read of their units ({unit: {ActiveState, UnitFileState}}):
+def units(ids: Iterable[str], read: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The instances' state from a tickstock_host read ({"units": {unit: {ActiveState, UnitFileState}}}):
     those running (restart candidates), those active, and those to enable or start (not both active
-    and enabled). One read instead of one module run each."""
+    and enabled: host_state.unit_up, the test the Redis roles use). One read instead of one module run each."""
+    by_unit = read.get("units") or {}
     out: dict[str, list[str]] = {"running": [], "active": [], "to_start": []}
     for i in ids:
-        props = by_unit.get(unit_names([i])[0], {})
-        state = props.get("ActiveState", "")
+        state = by_unit.get(_unit(i), {}).get("ActiveState", "")
         if state in RUNNING:
             out["running"].append(str(i))
         if state == "active":
             out["active"].append(str(i))
-        if state != "active" or props.get("UnitFileState") != "enabled":
+        if not unit_up(read, _unit(i)):
             out["to_start"].append(str(i))
     return out
 

@@ -14,6 +14,11 @@ from consumer_instances import (
 from tickstock_host_read import parse_units
 
 
+def read(show: str) -> dict[str, object]:
+    """A tickstock_host result holding the units of a systemctl show output."""
+    return {"units": parse_units(show)}
+
+
 def test_stream_then_pubsub():
     table = instances([1, 2, 101, 102], [{"tickers": ["AAPL", "MSFT"]}, {}], 9108)
     assert [(t["id"], t["mode"], t["tickers"], t["port"]) for t in table] == [
@@ -102,18 +107,18 @@ UnitFileState=enabled
 
 def test_units_from_one_systemctl_show():
     # The read tickstock_host returns: systemctl show parsed by module_utils/tickstock_host_read.py.
-    assert units(["1", "2", "101"], parse_units(SHOW)) == {
+    assert units(["1", "2", "101"], read(SHOW)) == {
         "running": ["1", "101"],
         "active": ["1"],
         "to_start": ["2", "101"],
     }
     # An instance systemctl did not describe (no output at all) is started.
-    assert units(["1", "7"], parse_units(SHOW))["to_start"] == ["7"]
-    assert units(["1"], parse_units("")) == {"running": [], "active": [], "to_start": ["1"]}
+    assert units(["1", "7"], read(SHOW))["to_start"] == ["7"]
+    assert units(["1"], read("")) == {"running": [], "active": [], "to_start": ["1"]}
     # Enabled but stopped, or running but not enabled: both need the start task.
     one = "Id=tickstockpl@1.service\nActiveState={}\nUnitFileState={}\n"
-    assert units(["1"], parse_units(one.format("inactive", "enabled")))["to_start"] == ["1"]
-    assert units(["1"], parse_units(one.format("active", "disabled")))["to_start"] == ["1"]
+    assert units(["1"], read(one.format("inactive", "enabled")))["to_start"] == ["1"]
+    assert units(["1"], read(one.format("active", "disabled")))["to_start"] == ["1"]
 
 
 def test_unit_names_are_the_instances_then_the_publisher():
